@@ -1,0 +1,171 @@
+"""One env a host has made, as the wire sees it.
+
+This is where every simulator's own conventions become the protocol's single meaning
+(docs/protocol.md, "Autoreset"): when an episode ends, ``step`` returns the *next*
+episode's first observation in ``observation`` and the terminal one in
+``final_observation`` (with ``final_info``), whether the env is a Gymnasium 1.x
+vector env in NEXT_STEP, SAME_STEP or DISABLED mode, a pre-1.0 env that puts
+``final_observation`` in ``info``, or a plain env that does not reset itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+
+from ..protocol.errors import InvalidAction, InvalidArgument
+from ..protocol.spaces import space_to_dict
+from .actions import decode_action
+from .sanitize import to_wire
+
+
+class ServedEnv:
+    """A made env (single or vector, single- or multi-agent) behind one ``env_key``."""
+
+    def __init__(self, key: str, name: str, env: gym.Env | VectorEnv, *, seed: int | None = None, autoreset: bool = True):
+        self.key = key
+        self.name = name
+        self.env = env
+        self.is_vector = isinstance(env, VectorEnv)
+        self.num_envs = env.num_envs if self.is_vector else 1
+        self.autoreset = autoreset
+        self.lock = threading.Lock()
+        self.steps = 0
+        self._pending_seed = seed
+        base = env if self.is_vector else env.unwrapped
+        self.agents: list[str] | None = list(getattr(base, "possible_agents", []) or []) or None
+        self.observation_space = env.single_observation_space if self.is_vector else env.observation_space
+        self.action_space = env.single_action_space if self.is_vector else env.action_space
+
+    def describe(self) -> dict[str, Any]:
+        """What ``make`` returns: the key, the spaces and the slots."""
+        return {
+            "env_key": self.key,
+            "env_name": self.name,
+            "num_envs": self.num_envs,
+            "vector": self.is_vector,
+            "agents": self.agents,
+            "autoreset": "same_step" if self.autoreset else "disabled",
+            "observation_space": space_to_dict(self.observation_space),
+            "action_space": space_to_dict(self.action_space),
+        }
+
+    def reset(self, seed: Any = None, options: dict | None = None) -> dict[str, Any]:
+        if seed is None:
+            seed, self._pending_seed = self._pending_seed, None
+        else:
+            self._pending_seed = None
+        if seed is not None and not _is_seed(seed):
+            raise InvalidArgument(f"seed must be an integer (or a list of integers for a vector env), got {seed!r}")
+        if options is not None and not isinstance(options, dict):
+            raise InvalidArgument("options must be an object")
+        observation, info = self.env.reset(seed=seed, options=options)
+        return {"observation": observation, "info": to_wire(info)}
+
+    def step(self, action: Any) -> dict[str, Any]:
+        action = self._decode(action)
+        if self.is_vector:
+            result = self._step_vector(action)
+        else:
+            result = self._step_single(action)
+        self.steps += self.num_envs
+        return result
+
+    def close(self) -> None:
+        self.env.close()
+
+    # -- actions ---------------------------------------------------------------
+
+    def _decode(self, action: Any) -> Any:
+        if self.agents is not None:
+            return self._decode_slots(action, self.agents, self.action_space)
+        if not self.is_vector:
+            return decode_action(self.action_space, action)
+        return self._decode_batch(action)
+
+    def _decode_batch(self, action: Any) -> Any:
+        space = self.env.action_space
+        if isinstance(self.action_space, (gym.spaces.Dict, gym.spaces.Tuple, gym.spaces.Text)):
+            if not isinstance(action, (list, tuple)) or len(action) != self.num_envs:
+                raise InvalidAction(f"a vector env needs one action per env: a list of {self.num_envs}")
+            parts = [decode_action(self.action_space, a) for a in action]
+            return gym.vector.utils.concatenate(
+                self.action_space, parts, gym.vector.utils.create_empty_array(self.action_space, self.num_envs)
+            )
+        return decode_action(space, action)
+
+    @staticmethod
+    def _decode_slots(action: Any, agents: list[str], space: gym.Space) -> list[Any]:
+        if not isinstance(action, (list, tuple)) or len(action) != len(agents):
+            raise InvalidAction(f"a multi-agent env needs a list of {len(agents)} actions, one per slot (None for none)")
+        return [None if a is None else decode_action(space, a) for a in action]
+
+    # -- steps -----------------------------------------------------------------
+
+    def _step_single(self, action: Any) -> dict[str, Any]:
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        result: dict[str, Any] = {
+            "observation": observation,
+            "reward": reward if self.agents is not None else float(reward),
+            "terminated": terminated if self.agents is not None else bool(terminated),
+            "truncated": truncated if self.agents is not None else bool(truncated),
+        }
+        if self.agents is None and self.autoreset and (terminated or truncated):
+            if "final_observation" in info:  # pre-1.0 env that already reset itself
+                final, final_info = info.pop("final_observation"), info.pop("final_info", {})
+            else:
+                final, final_info = observation, info
+                observation, info = self.env.reset()
+            result["observation"] = observation
+            result["final_observation"] = final
+            result["final_info"] = to_wire(final_info)
+        result["info"] = to_wire(info)
+        return result
+
+    def _step_vector(self, action: Any) -> dict[str, Any]:
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        done = np.logical_or(terminated, truncated)
+        result: dict[str, Any] = {
+            "observation": observation,
+            "reward": np.asarray(reward, dtype=np.float64),
+            "terminated": np.asarray(terminated, dtype=bool),
+            "truncated": np.asarray(truncated, dtype=bool),
+        }
+        if done.any():
+            mode = self.env.metadata.get("autoreset_mode")
+            if "final_obs" in info or "final_observation" in info:  # SAME_STEP, or pre-1.0 vector envs
+                obs_key = "final_obs" if "final_obs" in info else "final_observation"
+                final = info.pop(obs_key)
+                mask = info.pop("_" + obs_key, done)
+                final_infos = info.pop("final_info", None)
+                info.pop("_final_info", None)
+                result["final_observation"] = [_row(final, i) if mask[i] else None for i in range(self.num_envs)]
+                result["final_info"] = to_wire(final_infos) if final_infos is not None else None
+            elif mode in (AutoresetMode.NEXT_STEP, AutoresetMode.DISABLED, None):
+                result["final_observation"] = [_row(observation, i) if done[i] else None for i in range(self.num_envs)]
+                result["final_info"] = to_wire(info)
+                observation, info = self.env.reset(options={"reset_mask": done})
+                result["observation"] = observation
+        result["info"] = to_wire(info)
+        return result
+
+
+def _row(batch: Any, index: int) -> Any:
+    """Row ``index`` of a batched observation (arrays, dicts and tuples of arrays)."""
+    if isinstance(batch, dict):
+        return {key: _row(value, index) for key, value in batch.items()}
+    if isinstance(batch, tuple):
+        return [_row(value, index) for value in batch]
+    return batch[index]
+
+
+def _is_seed(seed: Any) -> bool:
+    if isinstance(seed, bool):
+        return False
+    if isinstance(seed, (int, np.integer)):
+        return True
+    return isinstance(seed, list) and all(isinstance(s, int) and not isinstance(s, bool) or s is None for s in seed)

@@ -1,0 +1,97 @@
+"""Action distributions the actor head can produce, behind one small interface.
+
+PPO needs four things from a policy's output: ``sample`` (collect), ``mode`` (evaluate
+and serve deterministically), ``log_prob`` (the ratio) and ``entropy`` (the bonus).
+Every distribution here works on a *raw action*: a float tensor ``[batch, raw_dim]``.
+A categorical choice is one column holding the index, a Gaussian is its vector, and a
+hybrid action is the concatenation of its parts, so the rollout buffer stores every
+action kind the same way and only the heads know how to turn it into an env action.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+import torch
+from torch.distributions import Categorical, Normal
+
+
+class ActionDistribution(Protocol):
+    """The interface PPO uses; log_prob and entropy return ``[batch]``."""
+
+    raw_dim: int
+
+    def sample(self) -> torch.Tensor: ...
+
+    def mode(self) -> torch.Tensor: ...
+
+    def log_prob(self, raw_action: torch.Tensor) -> torch.Tensor: ...
+
+    def entropy(self) -> torch.Tensor: ...
+
+
+class CategoricalDistribution:
+    """One discrete choice among ``logits.shape[-1]``; the raw action is its index."""
+
+    raw_dim = 1
+
+    def __init__(self, logits: torch.Tensor) -> None:
+        self._dist = Categorical(logits=logits)
+
+    def sample(self) -> torch.Tensor:
+        return self._dist.sample().unsqueeze(-1).float()
+
+    def mode(self) -> torch.Tensor:
+        return self._dist.probs.argmax(-1, keepdim=True).float()
+
+    def log_prob(self, raw_action: torch.Tensor) -> torch.Tensor:
+        return self._dist.log_prob(raw_action[..., 0].round().long())
+
+    def entropy(self) -> torch.Tensor:
+        return self._dist.entropy()
+
+
+class DiagGaussianDistribution:
+    """Independent Gaussians; the head maps samples to the Box bounds, so no squashing term."""
+
+    def __init__(self, mean: torch.Tensor, log_std: torch.Tensor) -> None:
+        self._dist = Normal(mean, log_std.expand_as(mean).exp())
+        self.raw_dim = mean.shape[-1]
+
+    def sample(self) -> torch.Tensor:
+        return self._dist.sample()
+
+    def mode(self) -> torch.Tensor:
+        return self._dist.mean
+
+    def log_prob(self, raw_action: torch.Tensor) -> torch.Tensor:
+        return self._dist.log_prob(raw_action).sum(-1)
+
+    def entropy(self) -> torch.Tensor:
+        return self._dist.entropy().sum(-1)
+
+
+class ProductDistribution:
+    """Independent parts side by side (MultiDiscrete, Tuple and Dict action spaces).
+
+    The joint log-probability and entropy are the sums over the parts; the raw action is
+    the parts' raw actions concatenated in order.
+    """
+
+    def __init__(self, parts: Sequence[ActionDistribution]) -> None:
+        self.parts = list(parts)
+        self.widths = [part.raw_dim for part in self.parts]
+        self.raw_dim = sum(self.widths)
+
+    def sample(self) -> torch.Tensor:
+        return torch.cat([part.sample() for part in self.parts], dim=-1)
+
+    def mode(self) -> torch.Tensor:
+        return torch.cat([part.mode() for part in self.parts], dim=-1)
+
+    def log_prob(self, raw_action: torch.Tensor) -> torch.Tensor:
+        pieces = torch.split(raw_action, self.widths, dim=-1)
+        return sum(part.log_prob(piece) for part, piece in zip(self.parts, pieces))
+
+    def entropy(self) -> torch.Tensor:
+        return sum(part.entropy() for part in self.parts)

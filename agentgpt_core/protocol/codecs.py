@@ -1,0 +1,148 @@
+"""Wire codecs: JSON (the seeds' format) and msgpack (the fast path).
+
+Both carry the same value model: dicts, lists, str, int, float, bool, None and numpy
+arrays. JSON turns arrays into nested lists and spells non-finite floats ``NaN``,
+``Infinity`` and ``-Infinity`` (the tokens Python, and most JSON libraries in their
+lenient mode, read back). msgpack carries an ndarray as extension type 1 whose payload
+is the msgpack array ``[dtype, shape, raw_bytes]`` (dtype in numpy's ``str`` spelling,
+e.g. ``"<f4"``), so nothing is copied through Python floats. No pickle, ever.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgpack
+import numpy as np
+
+from .errors import MalformedPayload
+
+NDARRAY_EXT = 1
+
+
+class Codec:
+    """Turns protocol values into bytes and back."""
+
+    name: str
+    content_type: str
+
+    def encode(self, value: Any) -> bytes:
+        raise NotImplementedError
+
+    def decode(self, data: bytes) -> Any:
+        raise NotImplementedError
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("latin-1")
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+class JsonCodec(Codec):
+    """Human-readable, what the seeds' example sends; arrays become lists."""
+
+    name = "json"
+    content_type = "application/json"
+
+    def encode(self, value: Any) -> bytes:
+        try:
+            return json.dumps(value, default=_json_default, allow_nan=True, separators=(",", ":")).encode()
+        except (TypeError, ValueError) as exc:
+            raise MalformedPayload(f"value is not JSON-encodable: {exc}") from exc
+
+    def decode(self, data: bytes) -> Any:
+        if not data:
+            return {}
+        try:
+            return json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MalformedPayload(f"body is not valid JSON: {exc}") from exc
+
+
+def _msgpack_default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            return value.tolist()
+        array = np.ascontiguousarray(value)
+        payload = msgpack.packb([array.dtype.str, list(array.shape), array.tobytes()])
+        return msgpack.ExtType(NDARRAY_EXT, payload)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"cannot encode {type(value).__name__} as msgpack")
+
+
+def _msgpack_ext_hook(code: int, payload: bytes) -> Any:
+    if code != NDARRAY_EXT:
+        raise MalformedPayload(f"unknown msgpack extension type {code}")
+    try:
+        dtype_str, shape, raw = msgpack.unpackb(payload)
+        dtype = np.dtype(dtype_str)
+        if dtype.hasobject:
+            raise ValueError("object arrays are not allowed")
+        return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    except MalformedPayload:
+        raise
+    except Exception as exc:  # any malformed ndarray payload
+        raise MalformedPayload(f"bad ndarray payload: {exc}") from exc
+
+
+class MsgpackCodec(Codec):
+    """Binary and fast: ndarrays travel as dtype + shape + raw bytes."""
+
+    name = "msgpack"
+    content_type = "application/msgpack"
+
+    def encode(self, value: Any) -> bytes:
+        try:
+            return msgpack.packb(value, default=_msgpack_default, use_bin_type=True)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise MalformedPayload(f"value is not msgpack-encodable: {exc}") from exc
+
+    def decode(self, data: bytes) -> Any:
+        if not data:
+            return {}
+        try:
+            return msgpack.unpackb(data, ext_hook=_msgpack_ext_hook, raw=False, strict_map_key=False)
+        except MalformedPayload:
+            raise
+        except Exception as exc:  # msgpack raises several unrelated types
+            raise MalformedPayload(f"body is not valid msgpack: {exc}") from exc
+
+
+JSON = JsonCodec()
+MSGPACK = MsgpackCodec()
+CODECS: dict[str, Codec] = {JSON.name: JSON, MSGPACK.name: MSGPACK}
+_BY_CONTENT_TYPE = {
+    "application/json": JSON,
+    "application/msgpack": MSGPACK,
+    "application/x-msgpack": MSGPACK,
+    "application/vnd.msgpack": MSGPACK,
+}
+
+
+def codec_for_content_type(content_type: str | None, default: Codec = JSON) -> Codec:
+    """Pick the codec a Content-Type or Accept header names (JSON when unsure)."""
+    if not content_type:
+        return default
+    for part in content_type.split(","):
+        media = part.split(";")[0].strip().lower()
+        if media in _BY_CONTENT_TYPE:
+            return _BY_CONTENT_TYPE[media]
+    return default
+
+
+def get_codec(name: str) -> Codec:
+    try:
+        return CODECS[name]
+    except KeyError:
+        raise ValueError(f"unknown codec {name!r}; choose one of {sorted(CODECS)}") from None

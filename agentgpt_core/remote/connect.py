@@ -1,0 +1,17 @@
+"""Open a transport client for a URL, through whichever plugin owns its scheme."""
+
+from __future__ import annotations
+
+import os
+
+from ..kinds import TransportClient
+
+
+def connect(url: str, *, api_key: str | None = None, codec: str = "msgpack", timeout: float = 30.0) -> TransportClient:
+    """A client for ``url`` (``http://``, ``ws://``, ``memory://``...); API key from ``AGENTGPT_API_KEY`` if not given."""
+    from ..plugins import get_plugin_manager
+
+    transport = get_plugin_manager().transport_for_url(url)
+    if api_key is None:
+        api_key = os.environ.get("AGENTGPT_API_KEY") or None
+    return transport.client(url, api_key=api_key, codec=codec, timeout=timeout)

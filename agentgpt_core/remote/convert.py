@@ -1,0 +1,44 @@
+"""Turn decoded wire values back into what a space's users expect.
+
+JSON brings lists and Python numbers; msgpack brings ndarrays that may be of any
+dtype. Clients hand their users values of the space's own dtype and shape, single or
+batched, with ``None`` kept for multi-agent slots that have no data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+
+def as_space_value(space: spaces.Space, value: Any) -> Any:
+    """One value of ``space`` (an observation or action), in the space's dtype."""
+    if isinstance(space, (spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)):
+        return np.asarray(value, dtype=space.dtype).reshape(space.shape)
+    if isinstance(space, spaces.Discrete):
+        return space.dtype.type(np.asarray(value).reshape(()).item())
+    if isinstance(space, spaces.Dict):
+        return {key: as_space_value(sub, value[key]) for key, sub in space.spaces.items()}
+    if isinstance(space, spaces.Tuple):
+        return tuple(as_space_value(sub, part) for sub, part in zip(space.spaces, value))
+    return value
+
+
+def as_batch_value(space: spaces.Space, value: Any, num_envs: int) -> Any:
+    """A batch of ``num_envs`` values of ``space``, shaped as gymnasium's ``batch_space`` would."""
+    if isinstance(space, (spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)):
+        return np.asarray(value, dtype=space.dtype).reshape((num_envs, *space.shape))
+    if isinstance(space, spaces.Discrete):
+        return np.asarray(value, dtype=space.dtype).reshape((num_envs,))
+    if isinstance(space, spaces.Dict):
+        return {key: as_batch_value(sub, value[key], num_envs) for key, sub in space.spaces.items()}
+    if isinstance(space, spaces.Tuple):
+        return tuple(as_batch_value(sub, part, num_envs) for sub, part in zip(space.spaces, value))
+    return tuple(value)
+
+
+def as_slot_values(space: spaces.Space, values: list[Any]) -> list[Any]:
+    """Per-agent values for a multi-agent env: each converted, ``None`` kept."""
+    return [None if v is None else as_space_value(space, v) for v in values]

@@ -1,0 +1,114 @@
+"""Every training setting, named once with its default, and how settings files override them.
+
+The defaults are the ones that solve CartPole-v1 (see ``benchmarks/learning/RESULTS.md``);
+other tasks bring a TOML or YAML file (``benchmarks/learning/pendulum.toml``) and/or
+explicit overrides, applied in that order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+
+@dataclass
+class Hyperparameters:
+    # What to train on (the trainer itself receives ready envs; the CLI and benchmarks use these).
+    env_id: str = "CartPole-v1"
+    num_envs: int = 8  # parallel env rows a caller should create; the trainer uses envs.num_envs
+    seed: int = 1
+
+    # Budget and rollouts: one update = rollout_steps x num_envs env steps.
+    max_steps: int = 100_000  # total env steps (summed over rows)
+    rollout_steps: int = 32
+
+    # PPO
+    batch_size: int = 256  # samples per gradient step (minibatch)
+    num_epochs: int = 20  # passes over each rollout
+    gamma: float = 0.98
+    gae_lambda: float = 0.8
+    lr_init: float = 1e-3
+    lr_end: float = 0.0  # learning rate falls linearly from lr_init to lr_end over max_steps
+    clip_coef: float = 0.2
+    entropy_coef: float = 0.0
+    value_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    normalize_advantages: bool = True  # per minibatch
+    normalize_observations: bool = True  # running mean/std, stored in the policy
+    normalize_rewards: bool = False  # divide rewards by the running std of the discounted return
+
+    # GPT policy
+    d_model: int = 64
+    num_layers: int = 2
+    num_heads: int = 4
+    dropout: float = 0.0
+    max_input_states: int = 16  # K: timesteps of context per decision
+    log_std_init: float = 0.0  # initial log-std of Gaussian (Box) actions, in [-1, 1] units
+
+    # Run directory
+    checkpoint_every: int = 50  # updates between checkpoints (one is always written at the end)
+
+    def model_config(self) -> dict[str, Any]:
+        """The settings that shape the network (stored in the checkpoint to rebuild it)."""
+        return {
+            "d_model": self.d_model,
+            "num_layers": self.num_layers,
+            "num_heads": self.num_heads,
+            "dropout": self.dropout,
+            "max_input_states": self.max_input_states,
+            "normalize_observations": self.normalize_observations,
+            "log_std_init": self.log_std_init,
+        }
+
+
+def _read_settings(path: Path) -> dict[str, Any]:
+    text = path.read_text()
+    if path.suffix.lower() == ".toml":
+        data = tomllib.loads(text)
+    elif path.suffix.lower() in (".yaml", ".yml"):
+        data = yaml.safe_load(text) or {}
+    else:
+        raise ValueError(f"{path}: settings files are .toml, .yaml or .yml")
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a table of settings")
+    section = data.get("hyperparameters", data)
+    return dict(section)
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    """Cast strings from a command line to the field's type; refuse what does not fit."""
+    kind = type(default)
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    if kind is bool and isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+        return value.lower() in ("true", "1", "yes")
+    if kind is float and isinstance(value, int | str) and not isinstance(value, bool):
+        return float(value)
+    if kind is int and (isinstance(value, str) or (isinstance(value, float) and value.is_integer())):
+        return int(float(value)) if isinstance(value, str) else int(value)
+    raise ValueError(f"hyperparameter {name}={value!r} is not a {kind.__name__}")
+
+
+def load_hyperparameters(
+    path: str | Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> Hyperparameters:
+    """Defaults, then the settings file at ``path``, then ``overrides`` (``None`` values skipped).
+
+    A file may hold the fields at its top level or under a ``hyperparameters`` table.
+    Unknown names raise ValueError, so a typo never silently trains with a default.
+    """
+    defaults = Hyperparameters()
+    values = dataclasses.asdict(defaults)
+    given = _read_settings(Path(path)) if path is not None else {}
+    given.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    unknown = sorted(set(given) - set(values))
+    if unknown:
+        raise ValueError(f"unknown hyperparameters: {', '.join(unknown)}")
+    for name, value in given.items():
+        values[name] = _coerce(name, value, values[name])
+    return Hyperparameters(**values)
