@@ -71,7 +71,7 @@ def _msgpack_default(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         if value.dtype.hasobject:
             return value.tolist()
-        array = np.ascontiguousarray(value)
+        array = value if value.flags.c_contiguous else value.copy(order="C")
         payload = msgpack.packb([array.dtype.str, list(array.shape), array.tobytes()])
         return msgpack.ExtType(NDARRAY_EXT, payload)
     if isinstance(value, np.generic):

@@ -36,7 +36,8 @@ def space_to_dict(space: spaces.Space) -> dict[str, Any]:
             "dtype": space.dtype.str,
         }
     if isinstance(space, spaces.MultiBinary):
-        return {"type": "MultiBinary", "n": list(space.shape)}
+        n = space.n
+        return {"type": "MultiBinary", "n": int(n) if np.ndim(n) == 0 else np.asarray(n).tolist()}
     if isinstance(space, spaces.Text):
         return {
             "type": "Text",
@@ -82,7 +83,7 @@ def _multi_discrete(data: dict) -> spaces.MultiDiscrete:
 
 def _multi_binary(data: dict) -> spaces.MultiBinary:
     n = data["n"]
-    return spaces.MultiBinary(int(n[0]) if isinstance(n, list) and len(n) == 1 else n)
+    return spaces.MultiBinary(n if isinstance(n, int) else np.asarray(n, dtype=np.int64))
 
 
 def _text(data: dict) -> spaces.Text:

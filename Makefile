@@ -1,0 +1,32 @@
+# Set-up and the two commands of the README. Everything installs into .venv/ from nothing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PLUGINS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test bench clean
+
+$(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# The CPU build of torch first: a looser requirement would pull GBs of CUDA packages.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[test]" $(addprefix -e ,$(PLUGINS))
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The main job on the embedded default: env hosts on this machine, GPT policy learns CartPole.
+run: install
+	$(BIN)/agentgpt train --env gym:CartPole-v1 --out runs/cartpole
+
+# The whole test suite: core and every first-party plugin.
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/transports.py
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,5 @@
+"""``python -m agentgpt_core`` is the ``agentgpt`` CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,33 @@
+"""The ``agentgpt`` command: a click group, one module per command group, plus plugins' commands."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from ..plugins import get_plugin_manager
+from .launch import launch
+from .plugins_cmd import plugins
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="agentgpt")
+def cli() -> None:
+    """AgentGPT: distributed reinforcement learning with remote simulators."""
+
+
+cli.add_command(launch)
+cli.add_command(plugins)
+for _module in ("train_cmd",):
+    try:
+        _commands = __import__(f"{__name__}.{_module}", fromlist=["COMMANDS"]).COMMANDS
+    except ImportError:  # the trainer's commands need torch; the rest of the CLI does not
+        continue
+    for _command in _commands:
+        cli.add_command(_command)
+
+
+def main() -> None:
+    """Console-script entry point: load plugin commands, then run."""
+    get_plugin_manager().add_commands(cli)
+    cli(prog_name="agentgpt")

@@ -1,0 +1,91 @@
+"""``agentgpt launch``: host envs behind a transport until Ctrl-C."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+
+import click
+
+from ..envs import EnvService, EnvSpec
+from ..plugins import PluginNotFound, get_plugin_manager
+
+
+def parse_env_specs(values: tuple[str, ...]) -> list[EnvSpec]:
+    """Parse repeated ``--env`` options into EnvSpecs, as a click error if one is wrong."""
+    if not values:
+        raise click.UsageError("give at least one --env, e.g. --env gym:CartPole-v1")
+    try:
+        return [EnvSpec.parse(value) for value in values]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--env") from exc
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command()
+@click.option("--transport", default="http", show_default=True, help="Transport plugin (see `agentgpt plugins`).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (non-loopback needs an API key).")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to bind (0 picks a free one).")
+@click.option("--env", "envs", multiple=True, metavar="SPEC", help="An env to serve: gym:CartPole-v1 or ALIAS=gym:pkg.module:factory. Repeatable.")
+@click.option("--api-key", envvar="AGENTGPT_API_KEY", default=None, help="Bearer key callers must send [env: AGENTGPT_API_KEY].")
+@click.option("--connect", default=None, metavar="URL", help="Dial out to a trainer's gateway (ws://...) instead of listening.")
+@click.option("--num-envs", default=None, type=int, help="With --connect: how many envs to offer the gateway.")
+def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key: str | None, connect: str | None, num_envs: int | None) -> None:
+    """Host envs over a transport until interrupted (Ctrl-C).
+
+    Prints ``AGENTGPT_URL=<url>`` once serving, so scripts can read where to connect.
+    """
+    specs = parse_env_specs(envs)
+    if connect is None and not is_loopback(host) and not api_key:
+        raise click.UsageError(f"--host {host} is reachable from other machines: set --api-key (or AGENTGPT_API_KEY)")
+    manager = get_plugin_manager()
+    try:
+        plugin = manager.get("transports", transport)
+        service = EnvService(specs, plugin_manager=manager)
+    except (PluginNotFound, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    options = {}
+    if connect is not None:
+        options["connect"] = connect
+    if num_envs is not None:
+        options["num_envs"] = num_envs
+    try:
+        server = plugin.server(service, host=host, port=port, api_key=api_key, **options)
+        server.start()
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    served = ", ".join(spec.name for spec in specs)
+    click.echo(f"AGENTGPT_URL={server.url}", err=False)
+    click.echo(f"serving {served} over {transport} at {server.url} (Ctrl-C to stop)", err=True)
+    sys.stdout.flush()
+    try:
+        _wait_for_interrupt()
+    finally:
+        server.stop()
+        service.close()
+        click.echo("stopped", err=True)
+
+
+def _wait_for_interrupt() -> None:
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    if os.environ.get("AGENTGPT_DEBUG"):
+        click.echo("interrupted", err=True)

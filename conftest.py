@@ -1,0 +1,6 @@
+"""Test-wide settings: only first-party plugins load, never a stray installed one."""
+
+import os
+
+os.environ.setdefault("AGENTGPT_LOAD_PLUGINS", "http,ws")
+os.environ.setdefault("MPLBACKEND", "Agg")

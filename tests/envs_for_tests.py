@@ -1,0 +1,85 @@
+"""Small operator-side env factories the tests serve through ``ALIAS=gym:module:factory``."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, SyncVectorEnv
+
+
+class CountdownEnv(gym.Env):
+    """Observation counts down from ``length``; the episode terminates at zero."""
+
+    def __init__(self, length: int = 3):
+        self.length = length
+        self.observation_space = spaces.Box(0, 10, (1,), np.float32)
+        self.action_space = spaces.Discrete(2)
+        self._left = length
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._left = self.length
+        return np.array([self._left], np.float32), {"reset": True}
+
+    def step(self, action):
+        self._left -= 1
+        return np.array([self._left], np.float32), 1.0, self._left == 0, False, {"left": self._left}
+
+
+class PreGymnasium1Countdown(CountdownEnv):
+    """Resets itself and reports the terminal observation in ``info`` (pre-1.0 convention)."""
+
+    def step(self, action):
+        observation, reward, terminated, truncated, info = super().step(action)
+        if terminated:
+            info["final_observation"] = observation
+            observation, _ = self.reset()
+        return observation, reward, terminated, truncated, info
+
+
+class TwoAgentTag(gym.Env):
+    """Two agent slots; agent ``b`` has no data on odd steps (its slot is None)."""
+
+    possible_agents = ["a", "b"]
+
+    def __init__(self):
+        self.observation_space = spaces.Box(-10, 10, (2,), np.float32)
+        self.action_space = spaces.Discrete(3)
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return [np.zeros(2, np.float32), np.zeros(2, np.float32)], {}
+
+    def step(self, actions):
+        self.t += 1
+        obs_b = None if self.t % 2 else np.full(2, self.t, np.float32)
+        rewards = [float(actions[0]), None if obs_b is None else 1.0]
+        return [np.full(2, self.t, np.float32), obs_b], rewards, [False, False], [False, False], {}
+
+
+def countdown(length: int = 3) -> gym.Env:
+    return CountdownEnv(length)
+
+
+def pre_1_0_countdown() -> gym.Env:
+    return PreGymnasium1Countdown()
+
+
+def two_agent_tag() -> gym.Env:
+    return TwoAgentTag()
+
+
+def _vector(mode: AutoresetMode):
+    def make(num_envs: int) -> SyncVectorEnv:
+        return SyncVectorEnv([lambda i=i: CountdownEnv(2 + i) for i in range(num_envs)], autoreset_mode=mode)
+
+    make.vectorized = True
+    return make
+
+
+countdown_vec_next_step = _vector(AutoresetMode.NEXT_STEP)
+countdown_vec_same_step = _vector(AutoresetMode.SAME_STEP)
+countdown_vec_disabled = _vector(AutoresetMode.DISABLED)
