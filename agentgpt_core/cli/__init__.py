@@ -8,6 +8,7 @@ from .. import __version__
 from ..plugins import get_plugin_manager
 from .launch import launch
 from .plugins_cmd import plugins
+from .train_cmd import COMMANDS as TRAIN_COMMANDS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,15 +17,8 @@ def cli() -> None:
     """AgentGPT: distributed reinforcement learning with remote simulators."""
 
 
-cli.add_command(launch)
-cli.add_command(plugins)
-for _module in ("train_cmd",):
-    try:
-        _commands = __import__(f"{__name__}.{_module}", fromlist=["COMMANDS"]).COMMANDS
-    except ImportError:  # the trainer's commands need torch; the rest of the CLI does not
-        continue
-    for _command in _commands:
-        cli.add_command(_command)
+for _command in (launch, plugins, *TRAIN_COMMANDS):
+    cli.add_command(_command)
 
 
 def main() -> None:
