@@ -77,7 +77,7 @@ def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, conf
         envs = open_training_envs(stack, spec, hp.num_envs, hosts=hosts, listen=listen, num_hosts=num_hosts,
                                   transport=transport, api_key=api_key, seed=hp.seed)
         result = trainer.train(envs, hp, out, resume=resume, progress=progress)
-    click.echo(f"trained {result.total_steps} env steps in {result.wall_seconds:.0f}s; policy: {out}")
+    click.echo(f"trained {result.global_step} env steps in {result.wall_seconds:.0f}s; policy: {out}")
     if eval_episodes and spec.adapter == "gym" and not hosts and not listen:
         report = _evaluate(out, spec, eval_episodes, seed=hp.seed)
         click.echo(f"evaluation over {report['episodes']} episodes: mean return {report['mean_return']:.1f} ± {report['std_return']:.1f}")
