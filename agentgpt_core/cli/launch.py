@@ -10,6 +10,7 @@ import click
 
 from ..envs import EnvService, EnvSpec
 from ..plugins import PluginNotFound, get_plugin_manager
+from ..protocol.errors import ProtocolError
 
 
 def parse_env_specs(values: tuple[str, ...]) -> list[EnvSpec]:
@@ -62,7 +63,7 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
     try:
         server = plugin.server(service, host=host, port=port, api_key=api_key, **options)
         server.start()
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, ProtocolError) as exc:  # a bad bind, or a gateway that refused us
         raise click.ClickException(str(exc)) from exc
     served = ", ".join(spec.name for spec in specs)
     click.echo(f"AGENTGPT_URL={server.url}", err=False)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..envs.service import EnvService
+    from ..remote.gateway import Gateway
 
 
 class TransportClient(ABC):
@@ -85,3 +86,10 @@ class Transport(ABC):
     @abstractmethod
     def client(self, url: str, *, api_key: str | None = None, codec: str = "msgpack", timeout: float = 30.0) -> TransportClient:
         """Connect to the env host at ``url``."""
+
+    def gateway(self, listen_url: str, *, api_key: str | None = None, **options: Any) -> Gateway:
+        """Listen at ``listen_url`` for env hosts that dial out (``launch --connect``).
+
+        Optional: only transports whose hosts can connect out implement it.
+        """
+        raise NotImplementedError(f"the {self.name} transport cannot accept env hosts that connect out")

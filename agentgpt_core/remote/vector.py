@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
@@ -13,6 +13,9 @@ from ..protocol.errors import ProtocolError
 from ..protocol.spaces import space_from_dict
 from .connect import connect
 from .convert import as_batch_value, as_space_value
+
+if TYPE_CHECKING:
+    from .pool import HostPoolVectorEnv
 
 
 class RemoteVectorEnv(VectorEnv):
@@ -55,6 +58,13 @@ class RemoteVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
         self._closed = False
+
+    @classmethod
+    def from_hosts(cls, listen: str, env_id: str, num_envs: int | None = None, **options: Any) -> HostPoolVectorEnv:
+        """Listen at ``listen`` for env hosts that dial out and pool their envs (``remote/pool.py``)."""
+        from .pool import HostPoolVectorEnv
+
+        return HostPoolVectorEnv.from_hosts(listen, env_id, num_envs, **options)
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None) -> tuple[Any, dict]:
         super().reset(seed=seed)

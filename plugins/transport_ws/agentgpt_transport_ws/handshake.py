@@ -1,0 +1,95 @@
+"""Opening a socket: the API key at the handshake, and errors that say what went wrong.
+
+The key travels as ``Authorization: Bearer KEY`` in the HTTP upgrade request, so a
+wrong key is refused with HTTP 401 before any message is exchanged, and the client
+raises ``Unauthorized`` with the server's reason instead of a bare handshake error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ssl as ssl_module
+from http import HTTPStatus
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidHandshake, InvalidStatus
+
+from agentgpt_core.protocol.errors import TransportError, Unauthorized
+
+from .wire import DEFAULT_MAX_SIZE, HARD_LIMIT_FACTOR
+
+UNAUTHORIZED_TEXT = "unauthorized: wrong or missing API key (send the header 'Authorization: Bearer KEY')\n"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def socket_options(max_size: int, ping_interval: float | None, ping_timeout: float | None) -> dict[str, Any]:
+    """Options both ends share: no compression (arrays do not shrink; CPU does not grow), limits, keep-alive."""
+    return {
+        "compression": None,
+        "max_size": max_size * HARD_LIMIT_FACTOR,
+        "ping_interval": ping_interval,
+        "ping_timeout": ping_timeout,
+    }
+
+
+def check_api_key(api_key: str | None) -> Callable[..., Any]:
+    """A websockets ``process_request`` hook refusing a wrong key with HTTP 401."""
+
+    def process_request(connection: Any, request: Any) -> Any:
+        if api_key is None:
+            return None
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        if hmac.compare_digest(token.encode(), api_key.encode()):
+            return None
+        return connection.respond(HTTPStatus.UNAUTHORIZED, UNAUTHORIZED_TEXT)
+
+    return process_request
+
+
+def require_key_off_loopback(host: str, api_key: str | None) -> None:
+    """The design's rule: anything reachable from another machine needs an API key."""
+    if api_key is None and host not in LOOPBACK:
+        raise ValueError(f"listening on {host!r} (not loopback) needs an API key: pass --api-key")
+
+
+def listen_address(url: str) -> tuple[str, int]:
+    """Host and port of a ``ws://HOST:PORT`` listen URL (port 0: any free port)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ValueError(f"listen URL {url!r} must look like ws://HOST:PORT or wss://HOST:PORT")
+    return parts.hostname, parts.port if parts.port is not None else (443 if parts.scheme == "wss" else 80)
+
+
+async def open_socket(
+    url: str,
+    *,
+    api_key: str | None,
+    timeout: float,
+    ssl: ssl_module.SSLContext | None = None,
+    max_size: int = DEFAULT_MAX_SIZE,
+    ping_interval: float | None = 20,
+    ping_timeout: float | None = 20,
+) -> ClientConnection:
+    """Connect to ``url``; Unauthorized on a refused key, TransportError on anything else."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+    tls = {"ssl": ssl} if ssl is not None else {}  # wss:// without a context: the system's defaults
+    try:
+        return await connect(
+            url,
+            additional_headers=headers,
+            open_timeout=timeout,
+            **tls,
+            **socket_options(max_size, ping_interval, ping_timeout),
+        )
+    except InvalidStatus as exc:
+        response = exc.response
+        reason = bytes(response.body or b"").decode(errors="replace").strip() or response.reason_phrase
+        if response.status_code == HTTPStatus.UNAUTHORIZED:
+            raise Unauthorized(f"{url} refused the connection: {reason}") from None
+        raise TransportError(f"{url} refused the connection: HTTP {response.status_code} {reason}") from None
+    except (OSError, InvalidHandshake, asyncio.TimeoutError) as exc:
+        raise TransportError(f"cannot connect to {url}: {type(exc).__name__}: {exc}") from None

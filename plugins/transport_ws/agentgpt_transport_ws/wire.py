@@ -1,0 +1,94 @@
+"""The WebSocket message format (docs/ws-and-gateway.md, "Messages").
+
+A request is ``{"id": int, "method": str, "params": {...}}``; its answer is
+``{"id": int, "result": ...}`` or ``{"id": int|null, "error": {"code", "message"}}``.
+Text frames carry JSON, binary frames msgpack, and an answer uses the codec of its
+request, so a browser console and the msgpack fast path share one socket format.
+Nothing here touches a socket: these functions turn frames into frames, which keeps
+every error path testable without a network.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgpack
+
+from agentgpt_core.envs.service import EnvService
+from agentgpt_core.protocol.codecs import JSON, MSGPACK, Codec
+from agentgpt_core.protocol.errors import MalformedPayload, PayloadTooLarge, ProtocolError
+
+Frame = str | bytes
+DEFAULT_MAX_SIZE = 16 * 2**20
+# websockets itself closes the socket (code 1009) above this multiple of max_size;
+# between the two limits the sender gets a typed ``payload_too_large`` answer.
+HARD_LIMIT_FACTOR = 4
+_JSON_ID = re.compile(r'^\s*\{\s*"id"\s*:\s*(-?\d+)')
+
+
+def codec_of(frame: Frame) -> Codec:
+    """JSON for text frames, msgpack for binary ones."""
+    return JSON if isinstance(frame, str) else MSGPACK
+
+
+def encode(codec: Codec, message: dict) -> Frame:
+    data = codec.encode(message)
+    return data.decode() if codec is JSON else data
+
+
+def error_frame(codec: Codec, request_id: int | None, error: ProtocolError) -> Frame:
+    return encode(codec, {"id": request_id, "error": error.to_dict()})
+
+
+def decode(frame: Frame, max_size: int) -> tuple[Codec, Any]:
+    """Decode one frame; PayloadTooLarge or MalformedPayload (with ``request_id`` when known)."""
+    codec = codec_of(frame)
+    if len(frame) > max_size:
+        error = PayloadTooLarge(f"message of {len(frame)} bytes exceeds this side's limit of {max_size}")
+        error.request_id = peek_id(frame)  # type: ignore[attr-defined]
+        raise error
+    message = codec.decode(frame)
+    if not isinstance(message, dict):
+        raise MalformedPayload(f"a message must be an object, got {type(message).__name__}")
+    return codec, message
+
+
+def peek_id(frame: Frame) -> int | None:
+    """The request id of a frame too large to decode, when it comes first (ours do)."""
+    try:
+        if isinstance(frame, str):
+            match = _JSON_ID.match(frame[:64])
+            return int(match.group(1)) if match else None
+        unpacker = msgpack.Unpacker(raw=False)
+        unpacker.feed(frame[:64])
+        if unpacker.read_map_header() >= 1 and unpacker.unpack() == "id":
+            value = unpacker.unpack()
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+    except Exception:  # any truncated or odd prefix: the id is simply unknown
+        pass
+    return None
+
+
+def message_id(message: dict) -> int | None:
+    value = message.get("id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def answer(service: EnvService, session: str, frame: Frame, max_size: int) -> Frame | None:
+    """The answer to one request frame; None for an error message (errors are never answered)."""
+    codec, request_id = codec_of(frame), None
+    try:
+        codec, message = decode(frame, max_size)
+        if "error" in message:
+            return None  # answering an error with an error could ping-pong forever
+        request_id = message_id(message)
+        method, params = message.get("method"), message.get("params")
+        if request_id is None or not isinstance(method, str):
+            raise MalformedPayload('a request needs an integer "id" and a string "method"')
+        result = service.handle(method, params, session)
+        return encode(codec, {"id": request_id, "result": result})
+    except ProtocolError as error:
+        return error_frame(codec, getattr(error, "request_id", request_id), error)
+    except Exception as exc:  # a bug must cost one answer, never the socket
+        return error_frame(codec, request_id, ProtocolError(f"internal error: {type(exc).__name__}: {exc}"))
