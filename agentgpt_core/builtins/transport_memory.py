@@ -6,7 +6,6 @@ only the socket is missing.
 
 from __future__ import annotations
 
-import hmac
 import itertools
 import threading
 from typing import Any
@@ -16,6 +15,7 @@ from ..hookspecs import hookimpl
 from ..kinds import Transport, TransportClient, TransportServer
 from ..protocol.codecs import get_codec
 from ..protocol.errors import TransportError, Unauthorized
+from ..security import api_key_matches
 
 _SERVERS: dict[str, "MemoryServer"] = {}
 _LOCK = threading.Lock()
@@ -53,7 +53,7 @@ class MemoryClient(TransportClient):
         server = _SERVERS.get(self.name)
         if server is None:
             raise TransportError(f"no memory server named {self.name!r} is running")
-        if server.api_key is not None and not hmac.compare_digest(server.api_key, self.api_key or ""):
+        if not api_key_matches(server.api_key, self.api_key):
             raise Unauthorized("wrong or missing API key")
         request = self.codec.decode(self.codec.encode(params or {}))
         result = server.service.handle(method, request, session=self.session)

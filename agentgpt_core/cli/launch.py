@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import ipaddress
+import json
 import os
 import sys
+from typing import Any
 
 import click
 
 from ..envs import EnvService, EnvSpec
 from ..plugins import PluginNotFound, get_plugin_manager
 from ..protocol.errors import ProtocolError
+from ..security import require_key_off_loopback
 
 
 def parse_env_specs(values: tuple[str, ...]) -> list[EnvSpec]:
@@ -23,15 +25,6 @@ def parse_env_specs(values: tuple[str, ...]) -> list[EnvSpec]:
         raise click.BadParameter(str(exc), param_hint="--env") from exc
 
 
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
 
 @click.command()
 @click.option("--transport", default="http", show_default=True, help="Transport plugin (see `agentgpt plugins`).")
@@ -41,21 +34,27 @@ def is_loopback(host: str) -> bool:
 @click.option("--api-key", envvar="AGENTGPT_API_KEY", default=None, help="Bearer key callers must send [env: AGENTGPT_API_KEY].")
 @click.option("--connect", default=None, metavar="URL", help="Dial out to a trainer's gateway (ws://...) instead of listening.")
 @click.option("--num-envs", default=None, type=int, help="With --connect: how many envs to offer the gateway.")
-def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key: str | None, connect: str | None, num_envs: int | None) -> None:
+@click.option("--option", "-o", "transport_options", multiple=True, metavar="KEY=VALUE",
+              help="A transport-specific setting, e.g. -o max_body_bytes=1048576 (see the transport's docs). Repeatable.")
+def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key: str | None, connect: str | None,
+           num_envs: int | None, transport_options: tuple[str, ...]) -> None:
     """Host envs over a transport until interrupted (Ctrl-C).
 
     Prints ``AGENTGPT_URL=<url>`` once serving, so scripts can read where to connect.
     """
     specs = parse_env_specs(envs)
-    if connect is None and not is_loopback(host) and not api_key:
-        raise click.UsageError(f"--host {host} is reachable from other machines: set --api-key (or AGENTGPT_API_KEY)")
+    if connect is None:
+        try:
+            require_key_off_loopback(host, api_key)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
     manager = get_plugin_manager()
     try:
         plugin = manager.get("transports", transport)
         service = EnvService(specs, plugin_manager=manager)
     except (PluginNotFound, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
-    options = {}
+    options = parse_options(transport_options)
     if connect is not None:
         options["connect"] = connect
     if num_envs is not None:
@@ -63,7 +62,7 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
     try:
         server = plugin.server(service, host=host, port=port, api_key=api_key, **options)
         server.start()
-    except (ValueError, OSError, ProtocolError) as exc:  # a bad bind, or a gateway that refused us
+    except (ValueError, TypeError, OSError, ProtocolError) as exc:  # a bad bind or option, or a gateway that refused us
         raise click.ClickException(str(exc)) from exc
     served = ", ".join(spec.name for spec in specs)
     click.echo(f"AGENTGPT_URL={server.url}", err=False)
@@ -75,6 +74,20 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
         server.stop()
         service.close()
         click.echo("stopped", err=True)
+
+
+def parse_options(values: tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; values that read as JSON numbers/booleans become those, the rest stay text."""
+    options: dict[str, Any] = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key.isidentifier():
+            raise click.BadParameter(f"{value!r} must look like KEY=VALUE", param_hint="--option")
+        try:
+            options[key] = json.loads(text)
+        except ValueError:
+            options[key] = text
+    return options
 
 
 def _wait_for_interrupt() -> None:

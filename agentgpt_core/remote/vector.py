@@ -94,6 +94,12 @@ class RemoteVectorEnv(VectorEnv):
             infos,
         )
 
+    def __enter__(self) -> RemoteVectorEnv:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def close_extras(self, **kwargs: Any) -> None:
         if self._closed:
             return

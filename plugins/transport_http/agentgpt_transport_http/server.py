@@ -9,7 +9,6 @@ work on the hot path and noise for the operator).
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import threading
 import time
@@ -18,6 +17,7 @@ import uvicorn
 
 from agentgpt_core.envs.service import EnvService
 from agentgpt_core.kinds import TransportServer
+from agentgpt_core.security import require_key_off_loopback
 
 from .app import DEFAULT_MAX_BODY_BYTES, build_app
 from .dispatch import DEFAULT_INLINE_BUDGET_S
@@ -25,24 +25,6 @@ from .dispatch import DEFAULT_INLINE_BUDGET_S
 STARTUP_TIMEOUT_S = 15.0
 KEEP_ALIVE_S = 75  # longer than httpx's 5 s pool expiry, so the client always drops an idle connection first
 
-
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def require_key_off_loopback(host: str, api_key: str | None) -> None:
-    """Refuse an open server on an address other machines can reach."""
-    if not api_key and not is_loopback(host):
-        raise ValueError(
-            f"refusing to serve on {host!r} without an API key: anyone who can reach this address could "
-            "run envs on this host. Pass --api-key (or set AGENTGPT_API_KEY), or bind 127.0.0.1."
-        )
 
 
 class HttpServer(TransportServer):

@@ -24,7 +24,9 @@ from agentgpt_core.protocol.errors import MalformedPayload, ProtocolError
 from agentgpt_core.remote.gateway import Gateway, HostLink
 
 from .calls import PendingCalls
-from .handshake import check_api_key, listen_address, require_key_off_loopback, socket_options
+from agentgpt_core.security import require_key_off_loopback
+
+from .handshake import check_api_key, listen_address, socket_options
 from .loop import LoopThread
 from .wire import DEFAULT_MAX_SIZE, codec_of, decode, encode, error_frame
 

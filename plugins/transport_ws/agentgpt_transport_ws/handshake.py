@@ -8,7 +8,6 @@ raises ``Unauthorized`` with the server's reason instead of a bare handshake err
 from __future__ import annotations
 
 import asyncio
-import hmac
 import ssl as ssl_module
 from http import HTTPStatus
 from typing import Any, Callable
@@ -18,11 +17,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 
 from agentgpt_core.protocol.errors import TransportError, Unauthorized
+from agentgpt_core.security import api_key_matches, bearer_token
 
 from .wire import DEFAULT_MAX_SIZE, HARD_LIMIT_FACTOR
 
 UNAUTHORIZED_TEXT = "unauthorized: wrong or missing API key (send the header 'Authorization: Bearer KEY')\n"
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def socket_options(max_size: int, ping_interval: float | None, ping_timeout: float | None) -> dict[str, Any]:
@@ -39,21 +38,12 @@ def check_api_key(api_key: str | None) -> Callable[..., Any]:
     """A websockets ``process_request`` hook refusing a wrong key with HTTP 401."""
 
     def process_request(connection: Any, request: Any) -> Any:
-        if api_key is None:
-            return None
-        header = request.headers.get("Authorization", "")
-        token = header[7:].strip() if header[:7].lower() == "bearer " else ""
-        if hmac.compare_digest(token.encode(), api_key.encode()):
+        if api_key_matches(api_key, bearer_token(request.headers.get("Authorization"))):
             return None
         return connection.respond(HTTPStatus.UNAUTHORIZED, UNAUTHORIZED_TEXT)
 
     return process_request
 
-
-def require_key_off_loopback(host: str, api_key: str | None) -> None:
-    """The design's rule: anything reachable from another machine needs an API key."""
-    if api_key is None and host not in LOOPBACK:
-        raise ValueError(f"listening on {host!r} (not loopback) needs an API key: pass --api-key")
 
 
 def listen_address(url: str) -> tuple[str, int]:

@@ -18,7 +18,9 @@ from websockets.exceptions import ConnectionClosed
 from agentgpt_core.envs.service import EnvService
 from agentgpt_core.kinds import TransportServer
 
-from .handshake import check_api_key, require_key_off_loopback, socket_options
+from agentgpt_core.security import require_key_off_loopback
+
+from .handshake import check_api_key, socket_options
 from .loop import LoopThread
 from .wire import DEFAULT_MAX_SIZE, answer
 
