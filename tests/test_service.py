@@ -195,3 +195,16 @@ def test_env_specs_parse(text, expected):
 def test_bad_env_specs_say_what_to_write(text):
     with pytest.raises(ValueError, match="gym:|alias"):
         EnvSpec.parse(text)
+
+
+def test_envs_a_dead_client_left_behind_are_closed_when_idle_too_long():
+    svc = EnvService(["gym:CartPole-v1"], idle_timeout_s=0.05, max_envs=1)
+    leaked = svc.handle("make", {"env_name": "CartPole-v1"}, session="crashed")["env_key"]
+    with pytest.raises(errors.InvalidArgument, match="already runs 1 envs"):
+        svc.handle("make", {"env_name": "CartPole-v1"}, session="new")  # not idle yet: the limit holds
+    import time
+
+    time.sleep(0.1)
+    svc.handle("make", {"env_name": "CartPole-v1"}, session="new")
+    with pytest.raises(errors.UnknownEnvKey):
+        svc.handle("reset", {"env_key": leaked})

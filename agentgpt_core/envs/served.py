@@ -11,6 +11,7 @@ vector env in NEXT_STEP, SAME_STEP or DISABLED mode, a pre-1.0 env that puts
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import gymnasium as gym
@@ -35,6 +36,7 @@ class ServedEnv:
         self.autoreset = autoreset
         self.lock = threading.Lock()
         self.steps = 0
+        self.last_used = time.monotonic()
         self._pending_seed = seed
         base = env if self.is_vector else env.unwrapped
         self.agents: list[str] | None = list(getattr(base, "possible_agents", []) or []) or None
@@ -55,6 +57,7 @@ class ServedEnv:
         }
 
     def reset(self, seed: Any = None, options: dict | None = None) -> dict[str, Any]:
+        self.last_used = time.monotonic()
         if seed is None:
             seed, self._pending_seed = self._pending_seed, None
         else:
@@ -67,6 +70,7 @@ class ServedEnv:
         return {"observation": observation, "info": to_wire(info)}
 
     def step(self, action: Any) -> dict[str, Any]:
+        self.last_used = time.monotonic()
         action = self._decode(action)
         if self.is_vector:
             result = self._step_vector(action)

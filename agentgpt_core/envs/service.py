@@ -9,6 +9,7 @@ errors. A failure in one call never disturbs other envs or sessions.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from typing import Any, Callable
 
@@ -40,11 +41,13 @@ class EnvService:
         plugin_manager: Any = None,
         max_envs: int = 4096,
         max_num_envs: int = 1024,
+        idle_timeout_s: float | None = 3600.0,
     ):
         parsed = [spec if isinstance(spec, EnvSpec) else EnvSpec.parse(spec) for spec in specs]
         self.allowed: dict[str, EnvSpec] = {spec.name: spec for spec in parsed}
         self.max_envs = max_envs
         self.max_num_envs = max_num_envs
+        self.idle_timeout_s = idle_timeout_s
         self._plugins = plugin_manager
         self._envs: dict[str, ServedEnv] = {}
         self._sessions: dict[str, list[str]] = {}
@@ -127,10 +130,7 @@ class EnvService:
     def _close(self, params: dict, session: str) -> dict:
         served = self._lookup(params, session)
         with self._lock:
-            self._envs.pop(served.key, None)
-            for keys in self._sessions.values():
-                if served.key in keys:
-                    keys.remove(served.key)
+            self._forget(served.key)
         with served.lock:
             served.close()
         return {"closed": served.key}
@@ -160,7 +160,28 @@ class EnvService:
             raise InvalidArgument("kwargs must be an object of plain values (numbers, strings, booleans, lists)")
         return spec, kwargs
 
+    def close_idle(self) -> list[str]:
+        """Close envs unused for ``idle_timeout_s`` (a client that died without ``close``); return their keys."""
+        if self.idle_timeout_s is None:
+            return []
+        deadline = time.monotonic() - self.idle_timeout_s
+        with self._lock:
+            stale = [env for env in self._envs.values() if env.last_used < deadline]
+            for env in stale:
+                self._forget(env.key)
+        for env in stale:
+            with env.lock:
+                env.close()
+        return [env.key for env in stale]
+
+    def _forget(self, key: str) -> None:
+        self._envs.pop(key, None)
+        for keys in self._sessions.values():
+            if key in keys:
+                keys.remove(key)
+
     def _register(self, served: ServedEnv, session: str) -> dict:
+        self.close_idle()  # sweep leaked envs exactly when a new one would need room
         with self._lock:
             if len(self._envs) >= self.max_envs:
                 served.close()
