@@ -1,4 +1,4 @@
-"""An env with a fixed cost per step, for measuring how hosts scale (ws_transports.py).
+"""An env with a fixed cost per step, for measuring how hosts scale (transports.py).
 
 ``sleep`` stands for a simulator whose step runs elsewhere (a game engine, a GPU, a
 robot): the host process waits, it does not burn the trainer machine's cores. Serve

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from concurrent.futures import Future
+from typing import Any
 
 from ..kinds import TransportClient
 
@@ -28,6 +30,21 @@ class HostLink(TransportClient):
     @abstractmethod
     def alive(self) -> bool:
         """False once the connection dropped or was closed; a dead link never comes back."""
+
+    @property
+    def pipelined(self) -> bool:
+        """True when ``submit`` sends a request without waiting and ``result`` waits for it.
+
+        The host pool then sends every host its request from one thread, one write each,
+        before it waits for any answer; a link that only has ``call`` gets a thread.
+        """
+        return False
+
+    def submit(self, method: str, params: dict[str, Any] | None = None) -> Future:
+        raise NotImplementedError(f"{type(self).__name__} is not pipelined: use call")
+
+    def result(self, future: Future, method: str = "request") -> Any:
+        raise NotImplementedError(f"{type(self).__name__} is not pipelined: use call")
 
 
 class Gateway(ABC):

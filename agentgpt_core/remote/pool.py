@@ -41,7 +41,7 @@ import logging
 import weakref
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
@@ -178,13 +178,13 @@ class HostPoolVectorEnv(VectorEnv):
         for link, slots, future in self._start_joins(self._newcomers()):
             self._finish_join(link, slots, future)
         members = list(self._members.values())
-        futures = self._call_all(
+        waits = self._call_all(
             [(m.link, "reset", {"env_key": m.env_key, "seed": _seeds(seed, m.slots), "options": options}) for m in members]
         )
         obs = create_empty_array(self.single_observation_space, self.num_envs, fn=np.zeros)
         hosted = np.zeros(self.num_envs, dtype=bool)
         info_parts = []
-        for member, result in self._results(members, futures):
+        for member, result in self._results(members, waits):
             batches.put(obs, member.slots, self._batch(result["observation"], len(member.slots)))
             hosted[member.slots] = True
             if result.get("info"):
@@ -199,7 +199,7 @@ class HostPoolVectorEnv(VectorEnv):
         self._drop_departed()
         joins = self._start_joins(self._newcomers())
         members = list(self._members.values())
-        futures = self._call_all(
+        waits = self._call_all(
             [(m.link, "step", {"env_key": m.env_key, "action": batches.take(actions, m.slots)}) for m in members]
         )
         n = self.num_envs
@@ -210,7 +210,7 @@ class HostPoolVectorEnv(VectorEnv):
         hosted = np.zeros(n, dtype=bool)
         final_obs = np.full(n, None, dtype=object)
         info_parts, final_info_parts = [], []
-        for member, result in self._results(members, futures):
+        for member, result in self._results(members, waits):
             slots, count = member.slots, len(member.slots)
             batches.put(obs, slots, self._batch(result["observation"], count))
             reward[slots] = np.asarray(result["reward"], dtype=np.float64).reshape(count)
@@ -323,29 +323,36 @@ class HostPoolVectorEnv(VectorEnv):
 
     # -- calls -------------------------------------------------------------------
 
-    def _call_all(self, requests: list[tuple[HostLink, str, dict]]) -> list[Future]:
-        """Start every request at once; one request runs on this thread (no hand-off)."""
-        if len(requests) != 1:
-            return [self._executor.submit(link.call, method, params) for link, method, params in requests]
-        link, method, params = requests[0]
-        future: Future = Future()
-        try:
-            future.set_result(link.call(method, params))
-        except Exception as exc:
-            future.set_exception(exc)
-        return [future]
+    def _call_all(self, requests: list[tuple[HostLink, str, dict]]) -> list[Callable[[], Any]]:
+        """Start every request at once; return, per request, a function that waits for its result.
 
-    def _results(self, members: list[_Member], futures: list[Future]) -> list[tuple[_Member, dict]]:
-        """Each member's result; lost hosts are dropped, any other error is raised."""
-        wait(futures)
-        results, error = [], None
-        for member, future in zip(members, futures):
-            exc = future.exception()
-            if exc is None:
-                results.append((member, future.result()))
-            elif isinstance(exc, HOST_LOST):
-                self._drop(member, exc)
+        Pipelined links (WebSocket) get their request written from this thread, one
+        send each and no thread hand-off, before anything waits. Other links (HTTP) run
+        on the executor, all but one: that one runs here while the others work.
+        """
+        waits: dict[int, Callable[[], Any]] = {}
+        here = None  # the one non-pipelined request this thread runs itself, once the others are on their way
+        for i, (link, method, params) in enumerate(requests):
+            if link.pipelined:
+                waits[i] = _submitted(link, method, params)
+            elif here is None:
+                here = i
             else:
+                waits[i] = self._executor.submit(link.call, method, params).result
+        if here is not None:
+            link, method, params = requests[here]
+            waits[here] = _settled(link.call, method, params)
+        return [waits[i] for i in range(len(requests))]
+
+    def _results(self, members: list[_Member], waits: list[Callable[[], Any]]) -> list[tuple[_Member, dict]]:
+        """Each member's result; lost hosts are dropped, any other error is raised (after all answered)."""
+        results, error = [], None
+        for member, wait_for in zip(members, waits):
+            try:
+                results.append((member, wait_for()))
+            except HOST_LOST as exc:
+                self._drop(member, exc)
+            except Exception as exc:
                 error = error or exc
         if error is not None:
             raise error
@@ -358,6 +365,31 @@ class HostPoolVectorEnv(VectorEnv):
         if self._owns_source:
             self._source.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _submitted(link: HostLink, method: str, params: dict) -> Callable[[], Any]:
+    """Send on a pipelined link now; the returned function waits for the answer (or raises)."""
+    try:
+        future = link.submit(method, params)
+    except Exception as exc:
+        return _raiser(exc)
+    return lambda: link.result(future, method)
+
+
+def _settled(function: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+    """Call ``function`` now; the returned function gives its result or raises its error."""
+    try:
+        value = function(*args)
+    except Exception as exc:
+        return _raiser(exc)
+    return lambda: value
+
+
+def _raiser(exc: Exception) -> Callable[[], Any]:
+    def wait_for() -> Any:
+        raise exc
+
+    return wait_for
 
 
 def _seeds(seed: int | list[int] | None, slots: list[int]) -> list[int] | None:

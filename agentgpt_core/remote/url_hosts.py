@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from concurrent.futures import Future
+from typing import Any, Callable
 
 from ..kinds import TransportClient
 from ..protocol.errors import ProtocolError, TransportError
@@ -31,10 +32,25 @@ class UrlHostLink(HostLink):
         self._dead = False
 
     def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        return self._live(self.client.call, method, params)
+
+    @property
+    def pipelined(self) -> bool:
+        """As the client is: ``WsClient`` pipelines, ``HttpClient`` does not."""
+        return callable(getattr(self.client, "submit", None))
+
+    def submit(self, method: str, params: dict[str, Any] | None = None) -> Future:
+        return self._live(self.client.submit, method, params)
+
+    def result(self, future: Future, method: str = "request") -> Any:
+        return self._live(self.client.result, future, method)
+
+    def _live(self, operation: Callable[..., Any], *args: Any) -> Any:
+        """``operation(*args)``, marking the link dead on its first TransportError."""
         if self._dead:
             raise TransportError(f"the connection to {self.host_id} was lost")
         try:
-            return self.client.call(method, params)
+            return operation(*args)
         except TransportError:
             self._dead = True
             raise

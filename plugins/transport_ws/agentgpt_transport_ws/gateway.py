@@ -37,6 +37,8 @@ MAX_HOST_ENVS = 4096
 class WsHostLink(HostLink):
     """A registered dial-out host, called over the socket it opened."""
 
+    pipelined = True  # submit/result: the pool sends every host its step before waiting
+
     def __init__(self, calls: PendingCalls, registration: dict[str, Any], address: str):
         self.calls = calls
         self.host_id: str = registration["host_id"]

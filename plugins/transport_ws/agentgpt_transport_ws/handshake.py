@@ -14,9 +14,11 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.sync.client import ClientConnection as SyncClientConnection
+from websockets.sync.client import connect as sync_connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 
-from agentgpt_core.protocol.errors import TransportError, Unauthorized
+from agentgpt_core.protocol.errors import ProtocolError, TransportError, Unauthorized
 from agentgpt_core.security import api_key_matches, bearer_token
 
 from .wire import DEFAULT_MAX_SIZE, HARD_LIMIT_FACTOR
@@ -45,7 +47,6 @@ def check_api_key(api_key: str | None) -> Callable[..., Any]:
     return process_request
 
 
-
 def listen_address(url: str) -> tuple[str, int]:
     """Host and port of a ``ws://HOST:PORT`` listen URL (port 0: any free port)."""
     parts = urlsplit(url)
@@ -64,22 +65,42 @@ async def open_socket(
     ping_interval: float | None = 20,
     ping_timeout: float | None = 20,
 ) -> ClientConnection:
-    """Connect to ``url``; Unauthorized on a refused key, TransportError on anything else."""
+    """Connect to ``url`` on the running loop; Unauthorized on a refused key, TransportError on anything else."""
+    try:
+        return await connect(url, **_connect_options(api_key, timeout, ssl, max_size, ping_interval, ping_timeout))
+    except (OSError, InvalidHandshake, asyncio.TimeoutError) as exc:
+        raise _refused(url, exc) from None
+
+
+def open_sync_socket(
+    url: str,
+    *,
+    api_key: str | None,
+    timeout: float,
+    ssl: ssl_module.SSLContext | None = None,
+    max_size: int = DEFAULT_MAX_SIZE,
+    ping_interval: float | None = 20,
+    ping_timeout: float | None = 20,
+) -> SyncClientConnection:
+    """The same as ``open_socket``, for a socket the calling threads use directly (``WsClient``)."""
+    try:
+        return sync_connect(url, legacy=True, **_connect_options(api_key, timeout, ssl, max_size, ping_interval, ping_timeout))
+    except (OSError, InvalidHandshake, TimeoutError) as exc:
+        raise _refused(url, exc) from None
+
+
+def _connect_options(api_key, timeout, ssl, max_size, ping_interval, ping_timeout) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
     tls = {"ssl": ssl} if ssl is not None else {}  # wss:// without a context: the system's defaults
-    try:
-        return await connect(
-            url,
-            additional_headers=headers,
-            open_timeout=timeout,
-            **tls,
-            **socket_options(max_size, ping_interval, ping_timeout),
-        )
-    except InvalidStatus as exc:
+    return {"additional_headers": headers, "open_timeout": timeout, **tls, **socket_options(max_size, ping_interval, ping_timeout)}
+
+
+def _refused(url: str, exc: Exception) -> ProtocolError:
+    """Unauthorized (with the server's reason) for HTTP 401, TransportError for anything else."""
+    if isinstance(exc, InvalidStatus):
         response = exc.response
         reason = bytes(response.body or b"").decode(errors="replace").strip() or response.reason_phrase
         if response.status_code == HTTPStatus.UNAUTHORIZED:
-            raise Unauthorized(f"{url} refused the connection: {reason}") from None
-        raise TransportError(f"{url} refused the connection: HTTP {response.status_code} {reason}") from None
-    except (OSError, InvalidHandshake, asyncio.TimeoutError) as exc:
-        raise TransportError(f"cannot connect to {url}: {type(exc).__name__}: {exc}") from None
+            return Unauthorized(f"{url} refused the connection: {reason}")
+        return TransportError(f"{url} refused the connection: HTTP {response.status_code} {reason}")
+    return TransportError(f"cannot connect to {url}: {type(exc).__name__}: {exc}")

@@ -1,8 +1,9 @@
 """A private asyncio event loop on a daemon thread: the sync facade's engine.
 
-Transports in AgentGPT are sync (``client.call`` blocks); websockets is asyncio.
-Each server, gateway or client owns one loop thread, so it never depends on, or
-interferes with, an event loop the caller may be running.
+Transports in AgentGPT are sync (``client.call`` blocks); websockets' servers are
+asyncio. Each server, gateway or dial-out host owns one loop thread, so it never
+depends on, or interferes with, an event loop the caller may be running. (``WsClient``
+needs none: it uses websockets' threading client, see client.py.)
 """
 
 from __future__ import annotations
