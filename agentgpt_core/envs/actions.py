@@ -18,6 +18,10 @@ from ..protocol.errors import InvalidAction
 
 def decode_action(space: spaces.Space, value: Any) -> Any:
     """Return ``value`` cast to ``space``'s types; raise InvalidAction if it does not fit."""
+    if type(value) is int and type(space) is spaces.Discrete:  # the hot path: one plain integer
+        if space.start <= value < space.start + space.n:
+            return space.dtype.type(value)
+        raise InvalidAction(f"action {value} is not in {space}")
     try:
         action = _cast(space, value)
     except InvalidAction:
