@@ -54,7 +54,7 @@ def test_steps_match_a_local_same_step_vector_env(hosts):
     obs, infos = pool.reset(seed=7)
     expected, _ = local.reset(seed=7)
     np.testing.assert_array_equal(obs, expected)
-    assert infos["hosted"].all()
+    assert infos["alive"].all()
     rng = np.random.default_rng(0)
     finals = 0
     for _ in range(60):
@@ -78,21 +78,21 @@ def test_a_lost_host_truncates_its_slots_and_is_used_again_when_back(hosts):
     before, _ = pool.reset(seed=0)
     second.stop()
     obs, reward, terminated, truncated, infos = pool.step(np.zeros(4, dtype=np.int64))
-    assert list(infos["hosted"]) == [True, True, False, False]
+    assert list(infos["alive"]) == [True, True, False, False]
     assert list(truncated[2:]) == [True, True] and not terminated[2:].any() and (reward[2:] == 0).all()
     np.testing.assert_array_equal(np.stack(infos["final_obs"][2:]), before[2:])  # the last obs the trainer saw
     np.testing.assert_array_equal(obs[2:], before[2:])
     assert pool.assignment == {"memory://h1": [0, 1]}
     obs, _, _, truncated, infos = pool.step(np.zeros(4, dtype=np.int64))
-    assert truncated[2:].all() and not infos["hosted"][2:].any()
+    assert truncated[2:].all() and not infos["alive"][2:].any()
     second.start()
     assert wait_until(lambda: len(pool._source.hosts()) == 2)
     obs, _, _, truncated, infos = pool.step(np.zeros(4, dtype=np.int64))
     assert pool.assignment["memory://h2"] == [2, 3]
-    assert truncated[2:].all() and not infos["hosted"][2:].any()  # the new episode's first observation
+    assert truncated[2:].all() and not infos["alive"][2:].any()  # the new episode's first observation
     assert np.abs(obs[2:]).max() <= 0.05  # CartPole starts near zero
     _, _, _, _, infos = pool.step(np.zeros(4, dtype=np.int64))
-    assert infos["hosted"].all()
+    assert infos["alive"].all()
     pool.close()
 
 
@@ -106,9 +106,9 @@ def test_a_spare_host_takes_over_slots_a_host_left(hosts):
     first.stop()
     pool.step(np.zeros(2, dtype=np.int64))  # s1 lost here
     _, _, _, _, infos = pool.step(np.zeros(2, dtype=np.int64))  # s2 joins here
-    assert pool.assignment == {"memory://s2": [0, 1]} and not infos["hosted"].any()
+    assert pool.assignment == {"memory://s2": [0, 1]} and not infos["alive"].any()
     _, _, _, _, infos = pool.step(np.zeros(2, dtype=np.int64))
-    assert infos["hosted"].all()
+    assert infos["alive"].all()
     pool.close()
 
 
@@ -118,7 +118,7 @@ def test_a_host_with_other_spaces_is_refused(hosts):
     pool = HostPoolVectorEnv.from_urls(["memory://good", "memory://odd"], "CartPole-v1", 2)
     assert list(pool.assignment) == ["memory://good"]
     obs, infos = pool.reset(seed=0)
-    assert list(infos["hosted"]) == [True, True, False, False] and not obs[2:].any()
+    assert list(infos["alive"]) == [True, True, False, False] and not obs[2:].any()
     pool.close()
 
 

@@ -35,14 +35,19 @@ class ContextWindows:
 
     def observe(self, observation: np.ndarray, rows: np.ndarray) -> None:
         """Append a token for each row in the bool mask ``rows``; ``observation`` is normalised."""
+        every_row = rows.all()
         for array, new in (
             (self.observation, observation),
             (self.previous_action, self.pending_action),
             (self.previous_reward, self.pending_reward),
             (self.valid, np.ones(len(rows), bool)),
         ):
-            array[rows] = np.roll(array[rows], -1, axis=1)
-            array[rows, -1] = new[rows]
+            if every_row:  # the common case, shifted in place
+                array[:, :-1] = array[:, 1:]
+                array[:, -1] = new
+            else:
+                array[rows] = np.roll(array[rows], -1, axis=1)
+                array[rows, -1] = new[rows]
 
     def record(self, raw_action: np.ndarray, reward: np.ndarray, rows: np.ndarray) -> None:
         """Remember the action taken and reward received by ``rows`` for their next token."""

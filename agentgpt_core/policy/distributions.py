@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Protocol, Sequence
 
 import torch
-from torch.distributions import Categorical, Normal
+from torch.distributions import Normal
 
 
 class ActionDistribution(Protocol):
@@ -31,31 +31,37 @@ class ActionDistribution(Protocol):
 
 
 class CategoricalDistribution:
-    """One discrete choice among ``logits.shape[-1]``; the raw action is its index."""
+    """One discrete choice among ``logits.shape[-1]``; the raw action is its index.
+
+    Written out rather than wrapping ``torch.distributions.Categorical``: Gumbel-max
+    sampling and one log-softmax are several times faster on CPU for the small batches a
+    rollout step has, and the policy samples once per env step.
+    """
 
     raw_dim = 1
 
     def __init__(self, logits: torch.Tensor) -> None:
-        self._dist = Categorical(logits=logits)
+        self.log_probs = logits.log_softmax(-1)
 
     def sample(self) -> torch.Tensor:
-        return self._dist.sample().unsqueeze(-1).float()
+        uniform = torch.rand_like(self.log_probs).clamp_(1e-20, 1.0)
+        return (self.log_probs - (-uniform.log()).log()).argmax(-1, keepdim=True).float()
 
     def mode(self) -> torch.Tensor:
-        return self._dist.probs.argmax(-1, keepdim=True).float()
+        return self.log_probs.argmax(-1, keepdim=True).float()
 
     def log_prob(self, raw_action: torch.Tensor) -> torch.Tensor:
-        return self._dist.log_prob(raw_action[..., 0].round().long())
+        return self.log_probs.gather(-1, raw_action.round().long()).squeeze(-1)
 
     def entropy(self) -> torch.Tensor:
-        return self._dist.entropy()
+        return -(self.log_probs.exp() * self.log_probs).sum(-1)
 
 
 class DiagGaussianDistribution:
     """Independent Gaussians; the head maps samples to the Box bounds, so no squashing term."""
 
     def __init__(self, mean: torch.Tensor, log_std: torch.Tensor) -> None:
-        self._dist = Normal(mean, log_std.expand_as(mean).exp())
+        self._dist = Normal(mean, log_std.expand_as(mean).exp(), validate_args=False)
         self.raw_dim = mean.shape[-1]
 
     def sample(self) -> torch.Tensor:

@@ -68,9 +68,9 @@ class GPTActorCritic(nn.Module):
         self.obs_normalizer = RunningNormalizer(self.obs_dim, enabled=normalize_observations)
         self.action_head = make_action_head(action_space, d_model, log_std_init)
         self.action_feature_dim = self.action_head.feature_dim + 1
-        self.embed_observation = nn.Linear(self.obs_dim, d_model)
-        self.embed_action = nn.Linear(self.action_feature_dim, d_model)
-        self.embed_reward = nn.Linear(1, d_model)
+        # One linear map of [observation, previous action, previous reward] is the sum of the
+        # three embeddings, computed in a single matmul.
+        self.embed_token = nn.Linear(self.obs_dim + self.action_feature_dim + 1, d_model)
         self.trunk = CausalTransformer(d_model, num_layers, num_heads, dropout, max_input_states)
         self.actor = nn.Sequential(nn.Linear(d_model, d_model), nn.Tanh())
         self.critic = nn.Sequential(nn.Linear(d_model, d_model), nn.Tanh(), nn.Linear(d_model, 1))
@@ -78,12 +78,8 @@ class GPTActorCritic(nn.Module):
         nn.init.zeros_(self.critic[-1].bias)
 
     def features(self, window: Window) -> torch.Tensor:
-        tokens = (
-            self.embed_observation(window.observation)
-            + self.embed_action(window.previous_action)
-            + self.embed_reward(window.previous_reward.unsqueeze(-1))
-        )
-        return self.trunk(tokens, window.valid)
+        inputs = [window.observation, window.previous_action, window.previous_reward.unsqueeze(-1)]
+        return self.trunk(self.embed_token(torch.cat(inputs, dim=-1)), window.valid)
 
     def forward(self, window: Window) -> tuple[ActionDistribution, torch.Tensor]:
         """Distribution over the newest timestep's action, and its value ``[B]``."""

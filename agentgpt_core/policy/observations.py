@@ -70,12 +70,13 @@ class RunningNormalizer(nn.Module):
     def update(self, batch: np.ndarray) -> None:
         if len(batch) == 0:
             return
-        batch = torch.as_tensor(batch, dtype=torch.float64)
-        batch_mean, batch_var, n = batch.mean(0), batch.var(0, unbiased=False), batch.shape[0]
-        delta, total = batch_mean - self.mean, self.count + n
-        self.mean += delta * n / total
-        self.var.copy_((self.var * self.count + batch_var * n + delta**2 * self.count * n / total) / total)
-        self.count.copy_(total)
+        mean, var, count = self.mean.numpy(), self.var.numpy(), float(self.count)  # views on the buffers
+        batch = np.asarray(batch, np.float64)
+        batch_mean, batch_var, n = batch.mean(0), batch.var(0), batch.shape[0]
+        delta, total = batch_mean - mean, count + n
+        mean += delta * n / total
+        var[:] = (var * count + batch_var * n + delta**2 * count * n / total) / total
+        self.count.fill_(total)
 
     def normalize(self, batch: np.ndarray) -> np.ndarray:
         if not self.enabled:

@@ -17,9 +17,9 @@ Slots (the contract a trainer relies on; docs/ws-and-gateway.md, "Slots"):
 - Autoreset is SAME_STEP, as in ``RemoteVectorEnv``: a finished episode's last
   observation is in ``infos["final_obs"]`` (mask ``infos["_final_obs"]``) with
   ``infos["final_info"]``, and ``observation`` already starts the next episode.
-- ``infos["hosted"]`` (bool, one per slot) is True where the row is a real
+- ``infos["alive"]`` (``agentgpt_core.slots.ALIVE_INFO_KEY``) (bool, one per slot) is True where the row is a real
   transition: a host applied that slot's action (``step``) or reset its env (``reset``).
-- A row with ``hosted`` False is filler: reward 0, ``terminated`` False,
+- A row with ``alive`` False is filler: reward 0, ``terminated`` False,
   ``truncated`` True, ``final_obs`` the observation the trainer last had for the slot,
   and ``observation`` the same one, or, on the step a host takes the slot, the first
   observation of that host's fresh episode. So a host that leaves turns its episodes
@@ -49,6 +49,7 @@ from gymnasium.vector.utils import batch_space, create_empty_array
 
 from ..protocol.errors import EnvError, ProtocolError, TransportError
 from ..protocol.spaces import space_from_dict
+from ..slots import ALIVE_INFO_KEY
 from . import batches
 from .convert import as_batch_value, as_space_value
 from .gateway import Gateway, HostLink
@@ -192,7 +193,7 @@ class HostPoolVectorEnv(VectorEnv):
         self._started = True
         self._obs = obs
         infos = batches.merge_infos(info_parts, self.num_envs)
-        infos["hosted"] = hosted
+        infos[ALIVE_INFO_KEY] = hosted
         return obs, infos
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
@@ -232,7 +233,7 @@ class HostPoolVectorEnv(VectorEnv):
             final_obs[slot] = batches.row(self._obs, slot)
         self._obs = obs
         infos = batches.merge_infos(info_parts, n)
-        infos["hosted"] = hosted
+        infos[ALIVE_INFO_KEY] = hosted
         mask = np.array([final is not None for final in final_obs], dtype=bool)
         if mask.any():
             infos["final_obs"], infos["_final_obs"] = final_obs, mask

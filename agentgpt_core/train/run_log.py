@@ -70,7 +70,9 @@ class ProgressBar:
             TextColumn("return {task.fields[episode_return]}"),
             TimeRemainingColumn(),
         )
-        self.task = self.progress.add_task("train", total=total_steps, completed=done_steps, rate=0.0, episode_return="-")
+        self.task = self.progress.add_task(
+            "train", total=total_steps, completed=done_steps, rate=0.0, episode_return="-"
+        )
         self.progress.start()
 
     def update(self, steps: int, rate: float, episode_return: float) -> None:
