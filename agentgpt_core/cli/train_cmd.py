@@ -26,13 +26,19 @@ def _env_spec(value: str) -> EnvSpec:
 
 
 def open_training_envs(stack: ExitStack, spec: EnvSpec, num_envs: int, *, hosts: tuple[str, ...], listen: str | None,
-                       num_hosts: int, transport: str, api_key: str | None, seed: int | None) -> Any:
-    """The VectorEnv to train on, with everything it started registered on ``stack``."""
+                       num_hosts: int, transport: str, api_key: str | None, seed: int | None,
+                       listen_num_envs: int | None = None, min_hosts: int = 1, wait_timeout: float = 600.0) -> Any:
+    """The VectorEnv to train on, with everything it started registered on ``stack``.
+
+    With ``listen``, ``listen_num_envs`` (None: what the first ``min_hosts`` hosts offer)
+    sets the pool's size, and the trainer waits up to ``wait_timeout`` seconds for hosts.
+    """
     from ..remote import RemoteVectorEnv
     from ..remote.embedded import local_hosts
 
     if listen:
-        envs = RemoteVectorEnv.from_hosts(listen=listen, env_id=spec.name, num_envs=num_envs, api_key=api_key)
+        envs = RemoteVectorEnv.from_hosts(listen, spec.name, listen_num_envs, api_key=api_key,
+                                          min_hosts=min_hosts, wait_timeout=wait_timeout)
     else:
         urls = list(hosts) or stack.enter_context(local_hosts([str(spec)], num_hosts, transport=transport, api_key=api_key))
         if len(urls) == 1:
@@ -57,6 +63,8 @@ def open_training_envs(stack: ExitStack, spec: EnvSpec, num_envs: int, *, hosts:
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --out.")
 @click.option("--hosts", multiple=True, metavar="URL", help="Drive env hosts that listen at URL (repeatable).")
 @click.option("--listen", default=None, metavar="URL", help="Wait for hosts that dial in (agentgpt launch --connect), e.g. ws://0.0.0.0:8765.")
+@click.option("--min-hosts", type=int, default=1, show_default=True, help="With --listen: hosts to wait for before training starts.")
+@click.option("--wait-timeout", type=float, default=600.0, show_default=True, help="With --listen: seconds to wait for them.")
 @click.option("--num-hosts", type=int, default=1, show_default=True, help="With no --hosts/--listen: how many local host processes to start.")
 @click.option("--transport", default="http", show_default=True, help="Transport for local hosts.")
 @click.option("--api-key", envvar="AGENTGPT_API_KEY", default=None, help="Key for the env hosts [env: AGENTGPT_API_KEY].")
@@ -64,7 +72,7 @@ def open_training_envs(stack: ExitStack, spec: EnvSpec, num_envs: int, *, hosts:
 @click.option("--eval-episodes", type=int, default=20, show_default=True, help="Episodes to evaluate the final policy on (0 to skip).")
 @click.option("--progress/--no-progress", default=True, help="Show the live progress bar.")
 def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, config: Path | None, seed: int | None, resume: bool,
-          hosts: tuple[str, ...], listen: str | None, num_hosts: int, transport: str, api_key: str | None, backend: str,
+          hosts: tuple[str, ...], listen: str | None, min_hosts: int, wait_timeout: float, num_hosts: int, transport: str, api_key: str | None, backend: str,
           eval_episodes: int, progress: bool) -> None:
     """Train the GPT actor-critic policy on remote (or local) simulators."""
     from ..train import load_hyperparameters
@@ -75,7 +83,8 @@ def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, conf
     trainer = get_plugin_manager().get("trainers", backend)
     with ExitStack() as stack:
         envs = open_training_envs(stack, spec, hp.num_envs, hosts=hosts, listen=listen, num_hosts=num_hosts,
-                                  transport=transport, api_key=api_key, seed=hp.seed)
+                                  transport=transport, api_key=api_key, seed=hp.seed, listen_num_envs=num_envs,
+                                  min_hosts=min_hosts, wait_timeout=wait_timeout)
         result = trainer.train(envs, hp, out, resume=resume, progress=progress)
     click.echo(f"trained {result.global_step} env steps in {result.wall_seconds:.0f}s; policy: {out}")
     if eval_episodes and spec.adapter == "gym" and not hosts and not listen:

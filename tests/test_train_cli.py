@@ -1,0 +1,90 @@
+"""``agentgpt train`` end to end, as separate processes: dial-out hosts, kill and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+AGENTGPT = [sys.executable, "-m", "agentgpt_core"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def metrics(run_dir: Path) -> list[dict]:
+    path = run_dir / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def start(args: list[str], **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(AGENTGPT + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, **kwargs)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.timeout(240)
+def test_training_through_two_dial_out_hosts_learns(tmp_path):
+    port = free_port()
+    listen = f"ws://127.0.0.1:{port}"
+    trainer = start(["train", "--env", "CartPole-v1", "--listen", listen, "--min-hosts", "2", "--num-envs", "8",
+                     "--max-steps", "20480", "--api-key", "k", "--out", str(tmp_path), "--no-progress", "--wait-timeout", "120"])
+    hosts = [
+        start(["launch", "--transport", "ws", "--connect", listen, "--env", "gym:CartPole-v1", "--num-envs", "4", "--api-key", "k"])
+        for _ in range(2)
+    ]
+    try:
+        output, _ = trainer.communicate(timeout=220)
+    finally:
+        for host in hosts:
+            stop(host)
+        stop(trainer)
+    assert trainer.returncode == 0, output
+    rows = metrics(tmp_path)
+    assert rows[-1]["global_step"] == 20480
+    # Random play scores ~22; the same budget on local hosts ends near 150-250.
+    assert rows[-1]["episode_return"] > 80, [round(r["episode_return"], 1) for r in rows]
+
+
+@pytest.mark.timeout(240)
+def test_a_killed_trainer_resumes_from_its_last_checkpoint(tmp_path):
+    config = tmp_path / "fast.toml"
+    config.write_text("checkpoint_every = 1\nrollout_steps = 32\nnum_envs = 4\n")
+    run = tmp_path / "run"
+    args = ["train", "--env", "gym:CartPole-v1", "--config", str(config), "--max-steps", "3072", "--out", str(run),
+            "--no-progress", "--eval-episodes", "0"]
+    first = start(args, start_new_session=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and len(metrics(run)) < 3:
+        time.sleep(0.2)
+    os.killpg(first.pid, signal.SIGKILL)  # the trainer and its env host, mid-run, without warning
+    first.wait()
+    killed_at = len(metrics(run))
+    assert 3 <= killed_at < 24, "the first run should have been killed mid-way"
+
+    second = start([*args, "--resume"])
+    output, _ = second.communicate(timeout=180)
+    assert second.returncode == 0, output
+    updates = [row["update"] for row in metrics(run)]
+    resumed_from = updates[killed_at]
+    assert resumed_from in (killed_at, killed_at + 1)  # from the last checkpoint, not from scratch
+    assert updates[-1] == 24 and metrics(run)[-1]["global_step"] == 3072
