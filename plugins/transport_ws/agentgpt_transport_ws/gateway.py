@@ -16,18 +16,18 @@ import time
 from concurrent.futures import Future
 from typing import Any
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from agentgpt_core.protocol.codecs import Codec, get_codec
 from agentgpt_core.protocol.errors import MalformedPayload, ProtocolError
 from agentgpt_core.remote.gateway import Gateway, HostLink
 
-from .calls import PendingCalls
 from agentgpt_core.security import require_key_off_loopback
 
-from .handshake import check_api_key, listen_address, socket_options
-from .loop import LoopThread
+from .calls import PendingCalls
+from .handshake import listen_address, socket_options
+from .listener import Listener
 from .wire import DEFAULT_MAX_SIZE, codec_of, decode, encode, error_frame
 
 log = logging.getLogger("agentgpt.ws")
@@ -85,52 +85,33 @@ class WsGateway(Gateway):
         ping_timeout: float | None = 20,
         register_timeout: float = 10.0,
     ):
-        self.host, self.port = listen_address(listen_url)
-        require_key_off_loopback(self.host, api_key)
-        self.api_key, self.ssl, self.codec, self.timeout = api_key, ssl, get_codec(codec), timeout
+        host, port = listen_address(listen_url)
+        require_key_off_loopback(host, api_key)
+        self.codec, self.timeout = get_codec(codec), timeout
         self.max_size, self.register_timeout = max_size, register_timeout
-        self._options = socket_options(max_size, ping_interval, ping_timeout)
-        self.url = listen_url
         self._links: dict[str, WsHostLink] = {}
         self._lock = threading.Lock()
-        self._loop: LoopThread | None = None
-        self._server: Server | None = None
+        self._listener = Listener(
+            "agentgpt-ws-gateway", self._handle, host, port,
+            api_key=api_key, ssl=ssl, options=socket_options(max_size, ping_interval, ping_timeout),
+        )  # fmt: skip
+
+    @property
+    def url(self) -> str:
+        return self._listener.url
 
     def start(self) -> None:
-        if self._loop is not None:
-            return
-        self._loop = LoopThread("agentgpt-ws-gateway")
-        try:
-            self._server = self._loop.run(self._listen())
-        except BaseException:
-            self._loop.stop()
-            self._loop = None
-            raise
-        self.port = self._server.sockets[0].getsockname()[1]
-        self.url = f"{'wss' if self.ssl else 'ws'}://{self.host}:{self.port}"
+        self._listener.start()
 
     def stop(self) -> None:
-        if self._loop is None:
-            return
-        for link in self.hosts():
-            link.calls.fail_all("the gateway stopped")
-        if self._server is not None:
-            self._server.close()
-            try:
-                self._loop.run(self._server.wait_closed(), timeout=10)
-            except Exception:  # stopping must not fail on a socket that will not close politely
-                pass
-        self._loop.stop()
-        self._loop = self._server = None
+        if self._listener.running:
+            for link in self.hosts():
+                link.calls.fail_all("the gateway stopped")
+        self._listener.stop()
 
     def hosts(self) -> list[WsHostLink]:
         with self._lock:
             return [link for link in self._links.values() if link.alive]
-
-    async def _listen(self) -> Server:
-        return await serve(
-            self._handle, self.host, self.port, process_request=check_api_key(self.api_key), ssl=self.ssl, **self._options
-        )
 
     async def _handle(self, socket: ServerConnection) -> None:
         try:
@@ -140,7 +121,7 @@ class WsGateway(Gateway):
             return
         address = "%s:%s" % socket.remote_address[:2] if socket.remote_address else "?"
         calls = PendingCalls(
-            self._loop.loop, socket, self.codec, timeout=self.timeout, peer=f"host {registration['host_id']}", max_size=self.max_size
+            self._listener.loop, socket, self.codec, timeout=self.timeout, peer=f"host {registration['host_id']}", max_size=self.max_size
         )
         link = WsHostLink(calls, registration, address)
         with self._lock:

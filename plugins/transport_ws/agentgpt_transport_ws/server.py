@@ -12,16 +12,15 @@ import ssl as ssl_module
 import uuid
 from typing import Any
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from agentgpt_core.envs.service import EnvService
 from agentgpt_core.kinds import TransportServer
-
 from agentgpt_core.security import require_key_off_loopback
 
-from .handshake import check_api_key, socket_options
-from .loop import LoopThread
+from .handshake import socket_options
+from .listener import Listener
 from .wire import DEFAULT_MAX_SIZE, answer
 
 
@@ -54,42 +53,21 @@ class WsServer(TransportServer):
         ping_timeout: float | None = 20,
     ):
         require_key_off_loopback(host, api_key)
-        self.service, self.host, self.port, self.api_key = service, host, port, api_key
-        self.ssl, self.max_size = ssl, max_size
-        self._options = socket_options(max_size, ping_interval, ping_timeout)
-        self.url = f"{'wss' if ssl else 'ws'}://{host}:{port}"
-        self._loop: LoopThread | None = None
-        self._server: Server | None = None
+        self.service, self.max_size = service, max_size
+        self._listener = Listener(
+            "agentgpt-ws-server", self._handle, host, port,
+            api_key=api_key, ssl=ssl, options=socket_options(max_size, ping_interval, ping_timeout),
+        )  # fmt: skip
+
+    @property
+    def url(self) -> str:
+        return self._listener.url
 
     def start(self) -> None:
-        if self._loop is not None:
-            return
-        self._loop = LoopThread("agentgpt-ws-server")
-        try:
-            self._server = self._loop.run(self._listen())
-        except BaseException:
-            self._loop.stop()
-            self._loop = None
-            raise
-        self.port = self._server.sockets[0].getsockname()[1]
-        self.url = f"{'wss' if self.ssl else 'ws'}://{self.host}:{self.port}"
+        self._listener.start()
 
     def stop(self) -> None:
-        if self._loop is None:
-            return
-        if self._server is not None:
-            self._server.close()
-            try:
-                self._loop.run(self._server.wait_closed(), timeout=10)
-            except Exception:  # stopping must not fail on a socket that will not close politely
-                pass
-        self._loop.stop()
-        self._loop = self._server = None
-
-    async def _listen(self) -> Server:
-        return await serve(
-            self._handle, self.host, self.port, process_request=check_api_key(self.api_key), ssl=self.ssl, **self._options
-        )
+        self._listener.stop()
 
     async def _handle(self, socket: ServerConnection) -> None:
         await answer_requests(socket, self.service, f"ws-{uuid.uuid4().hex}", self.max_size)

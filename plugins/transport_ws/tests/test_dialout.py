@@ -80,14 +80,14 @@ def test_the_pool_gives_a_returning_host_its_slots_back(gateway, wait_until):
         pool.reset(seed=3)
         gateway.hosts()[0].close()  # host a's socket drops
         _, reward, terminated, truncated, infos = pool.step(np.zeros(5, dtype=np.int64))
-        assert list(infos["hosted"]) == [False, False, True, True, True]
+        assert list(infos["alive"]) == [False, False, True, True, True]
         assert truncated[:2].all() and not terminated[:2].any() and (reward[:2] == 0).all()
         assert infos["_final_obs"][:2].all()
         assert wait_until(lambda: len(gateway.hosts()) == 2)
         obs, *_, infos = pool.step(np.zeros(5, dtype=np.int64))  # a rejoins: fresh episode, filler row
-        assert pool.assignment["a"] == [0, 1] and not infos["hosted"][:2].any()
+        assert pool.assignment["a"] == [0, 1] and not infos["alive"][:2].any()
         _, _, _, truncated, infos = pool.step(np.zeros(5, dtype=np.int64))
-        assert infos["hosted"].all()
+        assert infos["alive"].all()
         pool.close()
 
 
@@ -121,7 +121,7 @@ def test_garbage_unknown_ids_and_oversized_frames_get_typed_errors(gateway):
         assert replies[6]["id"] == 999 and replies[6]["error"]["code"] == "malformed_payload"
         for _ in range(5):  # the rogue is gone; the real host still steps
             _, _, _, _, infos = pool.step(np.ones(2, dtype=np.int64))
-        assert infos["hosted"].all()
+        assert infos["alive"].all()
         pool.close()
 
 
@@ -148,24 +148,24 @@ def test_three_host_processes_step_as_one_vector_env_and_survive_a_kill(wait_unt
         pool = HostPoolVectorEnv(pool_gateway, "CartPole-v1", min_hosts=3, wait_timeout=60)
         assert pool.num_envs == 12 and sorted(pool.assignment) == ["proc-0", "proc-1", "proc-2"]
         obs, infos = pool.reset(seed=0)
-        assert obs.shape == (12, 4) and infos["hosted"].all()
+        assert obs.shape == (12, 4) and infos["alive"].all()
         for _ in range(20):
             obs, reward, terminated, truncated, infos = pool.step(pool.action_space.sample())
-            assert infos["hosted"].all()
+            assert infos["alive"].all()
         lost = pool.assignment["proc-1"]
         processes[1].kill()
         processes[1].wait(10)
         assert wait_until(lambda: len(pool_gateway.hosts()) == 2)
         for _ in range(3):
             obs, reward, terminated, truncated, infos = pool.step(pool.action_space.sample())
-            assert not infos["hosted"][lost].any() and truncated[lost].all()
-            assert infos["hosted"].sum() == 8
+            assert not infos["alive"][lost].any() and truncated[lost].all()
+            assert infos["alive"].sum() == 8
         processes[1] = launch(pool_gateway.url, "proc-1")  # the simulator restarts under its id
         assert wait_until(lambda: len(pool_gateway.hosts()) == 3, timeout=60)
         pool.step(pool.action_space.sample())
         assert pool.assignment["proc-1"] == lost
         _, _, _, _, infos = pool.step(pool.action_space.sample())
-        assert infos["hosted"].all()
+        assert infos["alive"].all()
     finally:
         if pool is not None:
             pool.close()

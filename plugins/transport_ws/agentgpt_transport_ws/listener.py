@@ -1,0 +1,80 @@
+"""A websockets server on its own event-loop thread, shared by the direct server and the gateway.
+
+Both listen the same way (API key checked at the handshake, same socket options, port 0
+resolved after binding) and stop the same way; only what they do with a socket differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl as ssl_module
+from typing import Any, Awaitable, Callable
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+
+from .handshake import check_api_key
+from .loop import LoopThread
+
+
+class Listener:
+    """Accepts sockets at ``host:port`` and hands each to ``handler`` on the loop thread."""
+
+    def __init__(
+        self,
+        name: str,
+        handler: Callable[[ServerConnection], Awaitable[None]],
+        host: str,
+        port: int,
+        *,
+        api_key: str | None,
+        ssl: ssl_module.SSLContext | None,
+        options: dict[str, Any],
+    ):
+        self.name, self.handler, self.host, self.port = name, handler, host, port
+        self.api_key, self.ssl, self.options = api_key, ssl, options
+        self.thread: LoopThread | None = None
+        self._server: Server | None = None
+
+    @property
+    def url(self) -> str:
+        return f"{'wss' if self.ssl else 'ws'}://{self.host}:{self.port}"
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        assert self.thread is not None, "the listener is not started"
+        return self.thread.loop
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None
+
+    def start(self) -> None:
+        """Bind and start accepting; idempotent. ``port`` 0 becomes the bound port."""
+        if self.thread is not None:
+            return
+        self.thread = LoopThread(self.name)
+        try:
+            self._server = self.thread.run(self._listen())
+        except BaseException:
+            self.thread.stop()
+            self.thread = None
+            raise
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        """Stop accepting, close every socket, stop the loop; idempotent."""
+        if self.thread is None:
+            return
+        if self._server is not None:
+            self._server.close()
+            try:
+                self.thread.run(self._server.wait_closed(), timeout=10)
+            except Exception:  # stopping must not fail on a socket that will not close politely
+                pass
+        self.thread.stop()
+        self.thread = self._server = None
+
+    async def _listen(self) -> Server:
+        return await serve(
+            self.handler, self.host, self.port, process_request=check_api_key(self.api_key), ssl=self.ssl, **self.options
+        )
