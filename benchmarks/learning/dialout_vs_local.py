@@ -60,7 +60,7 @@ def train_dialout(out: Path, steps: int, seed: int) -> float:
 
 def curve(run_dir: Path, marks: list[int]) -> list[float]:
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return [next((r["episode_return"] for r in rows if r["global_step"] >= mark), float("nan")) for mark in marks]
+    return [next((r["episode_return"] for r in rows if r["global_step"] >= mark), rows[-1]["episode_return"]) for mark in marks]
 
 
 def evaluate(run_dir: Path, seed: int) -> dict:
