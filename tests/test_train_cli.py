@@ -88,3 +88,24 @@ def test_a_killed_trainer_resumes_from_its_last_checkpoint(tmp_path):
     resumed_from = updates[killed_at]
     assert resumed_from in (killed_at, killed_at + 1)  # from the last checkpoint, not from scratch
     assert updates[-1] == 24 and metrics(run)[-1]["global_step"] == 3072
+
+
+@pytest.mark.timeout(180)
+def test_train_then_eval_json_and_plot_from_the_command_line(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text("num_envs: 2\nrollout_steps: 32\nd_model: 16\n")
+    run = tmp_path / "run"
+    trained = subprocess.run(AGENTGPT + ["train", "--env", "gym:CartPole-v1", "--config", str(config), "--max-steps", "128",
+                                         "--out", str(run), "--no-progress", "--eval-episodes", "2"],
+                             capture_output=True, text=True, timeout=150)
+    assert trained.returncode == 0, trained.stderr
+    assert "trained 128 env steps" in trained.stdout and "evaluation over 2 episodes" in trained.stdout
+
+    evaluated = subprocess.run(AGENTGPT + ["eval", "--policy", str(run), "--env", "gym:CartPole-v1", "--episodes", "3", "--json"],
+                               capture_output=True, text=True, timeout=60)
+    report = json.loads(evaluated.stdout)
+    assert set(report) == {"mean_return", "std_return", "episodes"} and report["episodes"] == 3
+    assert 8 <= report["mean_return"] <= 500
+
+    plotted = subprocess.run(AGENTGPT + ["plot", str(run)], capture_output=True, text=True, timeout=60)
+    assert Path(plotted.stdout.strip()).read_bytes()[:4] == b"\x89PNG"
