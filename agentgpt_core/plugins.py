@@ -25,6 +25,7 @@ BUILTIN_PLUGINS = (
     "agentgpt_core.builtins.env_gym",
     "agentgpt_core.builtins.transport_memory",
     "agentgpt_core.builtins.trainer_local",
+    "agentgpt_core.builtins.host_local",
 )
 KINDS: dict[str, tuple[str, type]] = {
     "transports": ("register_transports", Transport),

@@ -48,6 +48,7 @@ def test_builtins_register_like_any_plugin():
     manager = PluginManager(load_entry_points=False)
     assert manager.names("env_adapters") == ["gym"]
     assert "memory" in manager.names("transports") and manager.names("trainers") == ["local"]
+    assert manager.names("hosts") == ["local"]
 
 
 def test_entry_point_plugins_load_and_report_their_package(site, monkeypatch):

@@ -62,3 +62,17 @@ def test_api_key_and_allowed_envs_are_enforced():
         with pytest.raises(EnvNotAllowed):
             RemoteEnv(server.url, "MountainCar-v0", api_key="k")
         RemoteEnv(server.url, "CartPole-v1", api_key="k").close()
+
+
+def test_the_local_host_plugin_runs_a_real_host_process():
+    from agentgpt_core.plugins import PluginManager
+
+    with PluginManager(load_entry_points=True).get("hosts", "local") as hosts:
+        url = hosts.launch(["gym:CartPole-v1"])
+        assert url.startswith("http://127.0.0.1:")
+        env = RemoteEnv(url, "CartPole-v1")
+        env.reset(seed=0)
+        assert env.step(1)[0].shape == (4,)
+        env.close()
+        process = hosts.processes[0].process
+    assert process.poll() is not None  # terminated with the context

@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -64,12 +63,7 @@ class HostProcess:
 @contextmanager
 def local_hosts(env_specs: list[str], count: int = 1, *, transport: str = "http", api_key: str | None = None) -> Iterator[list[str]]:
     """Start ``count`` host processes serving ``env_specs``; yield their URLs; stop them after."""
-    hosts: list[HostProcess] = []
-    try:
-        for _ in range(count):
-            hosts.append(HostProcess(env_specs, transport=transport, api_key=api_key))
-        yield [host.url for host in hosts]
-    finally:
-        for host in hosts:
-            host.stop()
-        time.sleep(0)  # let the OS reap before callers reuse ports
+    from ..builtins.host_local import LocalHost
+
+    with LocalHost() as hosts:
+        yield [hosts.launch(env_specs, transport=transport, api_key=api_key) for _ in range(count)]
