@@ -39,6 +39,19 @@ def as_batch_value(space: spaces.Space, value: Any, num_envs: int) -> Any:
     return tuple(value)
 
 
+def unpack_vector_step(space: spaces.Space, result: dict, num_envs: int) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, list[Any]]:
+    """A wire ``step`` result of ``num_envs`` envs as arrays: observation batch, reward,
+    terminated, truncated, and the final observations (one per env, ``None`` where none)."""
+    finals = result.get("final_observation") or [None] * num_envs
+    return (
+        as_batch_value(space, result["observation"], num_envs),
+        np.asarray(result["reward"], dtype=np.float64).reshape(num_envs),
+        np.asarray(result["terminated"], dtype=bool).reshape(num_envs),
+        np.asarray(result["truncated"], dtype=bool).reshape(num_envs),
+        [None if final is None else as_space_value(space, final) for final in finals],
+    )
+
+
 def as_slot_values(space: spaces.Space, values: list[Any]) -> list[Any]:
     """Per-agent values for a multi-agent env: each converted, ``None`` kept."""
     return [None if v is None else as_space_value(space, v) for v in values]

@@ -51,7 +51,7 @@ from ..protocol.errors import EnvError, ProtocolError, TransportError
 from ..protocol.spaces import space_from_dict
 from ..slots import ALIVE_INFO_KEY
 from . import batches
-from .convert import as_batch_value, as_space_value
+from .convert import as_batch_value, unpack_vector_step
 from .gateway import Gateway, HostLink
 
 log = logging.getLogger("agentgpt.pool")
@@ -212,15 +212,15 @@ class HostPoolVectorEnv(VectorEnv):
         final_obs = np.full(n, None, dtype=object)
         info_parts, final_info_parts = [], []
         for member, result in self._results(members, waits):
-            slots, count = member.slots, len(member.slots)
-            batches.put(obs, slots, self._batch(result["observation"], count))
-            reward[slots] = np.asarray(result["reward"], dtype=np.float64).reshape(count)
-            terminated[slots] = np.asarray(result["terminated"], dtype=bool).reshape(count)
-            truncated[slots] = np.asarray(result["truncated"], dtype=bool).reshape(count)
+            slots = member.slots
+            rows, reward[slots], terminated[slots], truncated[slots], finals = unpack_vector_step(
+                self.single_observation_space, result, len(slots)
+            )
+            batches.put(obs, slots, rows)
             hosted[slots] = True
-            for slot, final in zip(slots, result.get("final_observation") or ()):
+            for slot, final in zip(slots, finals):
                 if final is not None:
-                    final_obs[slot] = as_space_value(self.single_observation_space, final)
+                    final_obs[slot] = final
             if result.get("final_info"):
                 final_info_parts.append((slots, result["final_info"]))
             if result.get("info"):

@@ -12,7 +12,7 @@ from ..kinds import TransportClient
 from ..protocol.errors import ProtocolError
 from ..protocol.spaces import space_from_dict
 from .connect import connect
-from .convert import as_batch_value, as_space_value
+from .convert import as_batch_value, unpack_vector_step
 
 if TYPE_CHECKING:
     from .pool import HostPoolVectorEnv
@@ -78,21 +78,17 @@ class RemoteVectorEnv(VectorEnv):
     def unpack_step(self, result: dict) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
         """Turn a wire ``step`` result into Gymnasium's vector step tuple."""
         infos = result.get("info") or {}
-        finals = result.get("final_observation")
-        if finals is not None:
+        observation, reward, terminated, truncated, finals = unpack_vector_step(
+            self.single_observation_space, result, self.num_envs
+        )
+        if "final_observation" in result:
             final_obs = np.empty(self.num_envs, dtype=object)
-            mask = np.array([f is not None for f in finals], dtype=bool)
-            for i, final in enumerate(finals):
-                final_obs[i] = None if final is None else as_space_value(self.single_observation_space, final)
+            for i, final in enumerate(finals):  # one by one: numpy would stack same-shaped arrays
+                final_obs[i] = final
+            mask = np.array([final is not None for final in finals], dtype=bool)
             infos["final_obs"], infos["_final_obs"] = final_obs, mask
             infos["final_info"], infos["_final_info"] = result.get("final_info") or {}, mask
-        return (
-            self._batch(result["observation"]),
-            np.asarray(result["reward"], dtype=np.float64).reshape(self.num_envs),
-            np.asarray(result["terminated"], dtype=bool).reshape(self.num_envs),
-            np.asarray(result["truncated"], dtype=bool).reshape(self.num_envs),
-            infos,
-        )
+        return observation, reward, terminated, truncated, infos
 
     def __enter__(self) -> RemoteVectorEnv:
         return self
