@@ -18,6 +18,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 
+from ..batches import row
 from ..protocol.errors import InvalidAction, InvalidArgument
 from ..protocol.spaces import space_to_dict
 from .actions import decode_action
@@ -147,24 +148,15 @@ class ServedEnv:
                 mask = info.pop("_" + obs_key, done)
                 final_infos = info.pop("final_info", None)
                 info.pop("_final_info", None)
-                result["final_observation"] = [_row(final, i) if mask[i] else None for i in range(self.num_envs)]
+                result["final_observation"] = [row(final, i) if mask[i] else None for i in range(self.num_envs)]
                 result["final_info"] = to_wire(final_infos) if final_infos is not None else None
             elif mode in (AutoresetMode.NEXT_STEP, AutoresetMode.DISABLED, None):
-                result["final_observation"] = [_row(observation, i) if done[i] else None for i in range(self.num_envs)]
+                result["final_observation"] = [row(observation, i) if done[i] else None for i in range(self.num_envs)]
                 result["final_info"] = to_wire(info)
                 observation, info = self.env.reset(options={"reset_mask": done})
                 result["observation"] = observation
         result["info"] = to_wire(info)
         return result
-
-
-def _row(batch: Any, index: int) -> Any:
-    """Row ``index`` of a batched observation (arrays, dicts and tuples of arrays)."""
-    if isinstance(batch, dict):
-        return {key: _row(value, index) for key, value in batch.items()}
-    if isinstance(batch, tuple):
-        return [_row(value, index) for value in batch]
-    return batch[index]
 
 
 def _is_seed(seed: Any) -> bool:

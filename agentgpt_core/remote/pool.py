@@ -50,7 +50,7 @@ from gymnasium.vector.utils import batch_space, create_empty_array
 from ..protocol.errors import EnvError, ProtocolError, TransportError
 from ..protocol.spaces import space_from_dict
 from ..slots import ALIVE_INFO_KEY
-from . import batches
+from .. import batches
 from .convert import as_batch_value, unpack_vector_step
 from .gateway import Gateway, HostLink
 

@@ -1,4 +1,4 @@
-"""Rows of batched values: what a host pool needs to split and join vector batches.
+"""Rows of batched values: split and join vector batches (host pool, env host).
 
 A batch is what ``gymnasium.vector.utils.batch_space`` describes: an ndarray with
 one row per env, or a dict / tuple of such batches. The pool sends each host the
