@@ -99,7 +99,9 @@ def test_train_then_eval_json_and_plot_from_the_command_line(tmp_path):
                                          "--out", str(run), "--no-progress", "--eval-episodes", "2"],
                              capture_output=True, text=True, timeout=150)
     assert trained.returncode == 0, trained.stderr
-    assert "trained 128 env steps" in trained.stdout and "evaluation over 2 episodes" in trained.stdout
+    assert "trained 128 env steps" in trained.stdout and "final policy over 2 episodes" in trained.stdout
+    curve = Path(trained.stdout.split("learning curve: ")[1].strip())  # the main job plots for the user
+    assert curve == run / "learning_curve.png" and curve.read_bytes()[:4] == b"\x89PNG"
 
     evaluated = subprocess.run(AGENTGPT + ["eval", "--policy", str(run), "--env", "gym:CartPole-v1", "--episodes", "3", "--json"],
                                capture_output=True, text=True, timeout=60)

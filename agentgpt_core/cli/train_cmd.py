@@ -89,7 +89,11 @@ def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, conf
     click.echo(f"trained {result.global_step} env steps in {result.wall_seconds:.0f}s; policy: {out}")
     if eval_episodes and spec.adapter == "gym" and not hosts and not listen:
         report = _evaluate(out, spec, eval_episodes, seed=hp.seed)
-        click.echo(f"evaluation over {report['episodes']} episodes: mean return {report['mean_return']:.1f} ± {report['std_return']:.1f}")
+        click.echo(f"evaluation of the final policy over {report['episodes']} episodes: "
+                   f"mean return {report['mean_return']:.1f} ± {report['std_return']:.1f}")
+    from ..train import plot_run
+
+    click.echo(f"learning curve: {plot_run(out)}")
 
 
 def _evaluate(policy: Path, spec: EnvSpec, episodes: int, *, seed: int | None, url: str | None = None, api_key: str | None = None) -> dict:

@@ -1,6 +1,7 @@
 """Every training setting, named once with its default, and how settings files override them.
 
-The defaults are the ones that solve CartPole-v1 (see ``benchmarks/learning/RESULTS.md``);
+The defaults are the ones whose final policy solves CartPole-v1 on every seed benchmarked
+(see ``benchmarks/learning/RESULTS.md``);
 other tasks bring a TOML or YAML file (``benchmarks/learning/pendulum.toml``) and/or
 explicit overrides, applied in that order.
 """
@@ -30,8 +31,10 @@ class Hyperparameters:
     # PPO
     batch_size: int = 256  # samples per gradient step (minibatch)
     num_epochs: int = 5  # passes over each rollout
-    gamma: float = 0.98
-    gae_lambda: float = 0.8
+    # gamma 0.99 / lambda 0.95 see far enough ahead (~100 steps) to stop a balanced cart from
+    # drifting off the track; with 0.98 / 0.8 some seeds' final policies ended at ~125 steps.
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
     lr_init: float = 1e-3
     lr_end: float = 0.0  # learning rate falls linearly from lr_init to lr_end over max_steps
     clip_coef: float = 0.2
@@ -40,7 +43,11 @@ class Hyperparameters:
     max_grad_norm: float = 0.5
     normalize_advantages: bool = True  # per minibatch
     normalize_observations: bool = True  # running mean/std, stored in the policy
-    normalize_rewards: bool = False  # divide rewards by the running std of the discounted return
+    # Divide rewards by the running std of the discounted return. On by default: with raw
+    # CartPole rewards the value targets reach ~50, the value loss dominates the shared
+    # transformer's gradient (clipped to max_grad_norm) and the policy stalls near 100 on
+    # some seeds; scaled, all 10 seeds end at 500 (benchmarks/learning/RESULTS.md).
+    normalize_rewards: bool = True
 
     # GPT policy
     d_model: int = 32

@@ -59,14 +59,15 @@ class LearningClock:
         entry = {"global_step": global_step, "learning_seconds": round(learning_seconds, 1), "mean_return": mean_return}
         self.evaluations.append(entry)
         print(entry, flush=True)
-        if self.first_hit is None and mean_return >= self.target:
+        if self.first_hit is None and mean_return >= self.target:  # the first hit, not the policy one gets
             self.first_hit = entry
             return True
         return False
 
 
-def evaluate_sb3(model, env_id: str, episodes: int = EVAL_EPISODES, seed: int = EVAL_SEED) -> float:
-    """Deterministic mean return of an SB3 model, one episode per env, envs stepped in one batch."""
+def evaluate_sb3(model, env_id: str, episodes: int = EVAL_EPISODES, seed: int = EVAL_SEED, per_episode: bool = False):
+    """Deterministic mean return of an SB3 model (or each episode's return with ``per_episode``),
+    one episode per env, envs stepped in one batch."""
     envs = gymnasium.vector.SyncVectorEnv(
         [env_factory(env_id)] * episodes, autoreset_mode=AutoresetMode.SAME_STEP
     )
@@ -80,4 +81,4 @@ def evaluate_sb3(model, env_id: str, episodes: int = EVAL_EPISODES, seed: int = 
         returns[done] = running[done]
         finished |= done
     envs.close()
-    return float(returns.mean())
+    return returns if per_episode else float(returns.mean())

@@ -21,9 +21,9 @@ def test_toml_then_overrides(tmp_path):
 
 def test_yaml_top_level_and_command_line_strings(tmp_path):
     path = tmp_path / "run.yaml"
-    path.write_text("num_envs: 4\nnormalize_rewards: true\n")
+    path.write_text("num_envs: 4\nnormalize_rewards: false\n")
     hp = load_hyperparameters(path, {"max_steps": "5000", "entropy_coef": "0.01", "normalize_observations": "false"})
-    assert (hp.num_envs, hp.normalize_rewards, hp.max_steps) == (4, True, 5000)
+    assert (hp.num_envs, hp.normalize_rewards, hp.max_steps) == (4, False, 5000)
     assert (hp.entropy_coef, hp.normalize_observations) == (0.01, False)
 
 
