@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from ..kinds import TransportClient
 
@@ -15,3 +16,18 @@ def connect(url: str, *, api_key: str | None = None, codec: str = "msgpack", tim
     if api_key is None:
         api_key = os.environ.get("AGENTGPT_API_KEY") or None
     return transport.client(url, api_key=api_key, codec=codec, timeout=timeout)
+
+
+def open_remote(
+    url: str, method: str, params: dict[str, Any], client: TransportClient | None, **connect_options: Any
+) -> tuple[TransportClient, dict]:
+    """Connect (unless given ``client``) and make an env with ``method``; return the client and what make described.
+
+    If the make fails the client is closed, so a failed constructor leaks no connection.
+    """
+    client = client or connect(url, **connect_options)
+    try:
+        return client, client.call(method, params)
+    except BaseException:
+        client.close()
+        raise

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
@@ -10,12 +10,26 @@ from gymnasium.vector.utils import batch_space
 
 from ..kinds import TransportClient
 from ..protocol.errors import ProtocolError
+from ..protocol.names import (
+    ACTION,
+    ACTION_SPACE,
+    ENV_KEY,
+    ENV_NAME,
+    FINAL_INFO,
+    FINAL_OBSERVATION,
+    INFO,
+    KWARGS,
+    NUM_ENVS,
+    OBSERVATION,
+    OBSERVATION_SPACE,
+    OPTIONS,
+    SEED,
+    Method,
+)
 from ..protocol.spaces import space_from_dict
-from .connect import connect
+from .assembly import object_rows, put_final_observations
+from .connect import open_remote
 from .convert import as_batch_value, unpack_vector_step
-
-if TYPE_CHECKING:
-    from .pool import HostPoolVectorEnv
 
 
 class RemoteVectorEnv(VectorEnv):
@@ -42,52 +56,48 @@ class RemoteVectorEnv(VectorEnv):
     ):
         self.url = url
         self.env_id = env_id
-        self._client = client or connect(url, api_key=api_key, codec=codec, timeout=timeout)
-        try:
-            description = self._client.call(
-                "make_vec", {"env_name": env_id, "num_envs": num_envs, "seed": seed, "kwargs": make_kwargs}
-            )
-        except BaseException:
-            self._client.close()
-            raise
-        self.env_key: str = description["env_key"]
-        self.num_envs = int(description["num_envs"])
-        self.single_observation_space = space_from_dict(description["observation_space"])
-        self.single_action_space = space_from_dict(description["action_space"])
+        self._client, description = open_remote(
+            url,
+            Method.MAKE_VEC,
+            {ENV_NAME: env_id, NUM_ENVS: num_envs, SEED: seed, KWARGS: make_kwargs},
+            client,
+            api_key=api_key,
+            codec=codec,
+            timeout=timeout,
+        )
+        self.env_key: str = description[ENV_KEY]
+        self.num_envs = int(description[NUM_ENVS])
+        self.single_observation_space = space_from_dict(description[OBSERVATION_SPACE])
+        self.single_action_space = space_from_dict(description[ACTION_SPACE])
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
         self._closed = False
 
-    @classmethod
-    def from_hosts(cls, listen: str, env_id: str, num_envs: int | None = None, **options: Any) -> HostPoolVectorEnv:
-        """Listen at ``listen`` for env hosts that dial out and pool their envs (``remote/pool.py``)."""
+    @staticmethod
+    def from_hosts(listen: str, env_id: str, num_envs: int | None = None, **options: Any) -> VectorEnv:
+        """Listen at ``listen`` for env hosts that dial out and pool their envs (a ``HostPoolVectorEnv``, pool.py)."""
         from .pool import HostPoolVectorEnv
 
         return HostPoolVectorEnv.from_hosts(listen, env_id, num_envs, **options)
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None) -> tuple[Any, dict]:
         super().reset(seed=seed)
-        result = self._client.call("reset", {"env_key": self.env_key, "seed": seed, "options": options})
-        return self._batch(result["observation"]), result.get("info") or {}
+        result = self._client.call(Method.RESET, {ENV_KEY: self.env_key, SEED: seed, OPTIONS: options})
+        return self._batch(result[OBSERVATION]), result.get(INFO) or {}
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
-        result = self._client.call("step", {"env_key": self.env_key, "action": actions})
+        result = self._client.call(Method.STEP, {ENV_KEY: self.env_key, ACTION: actions})
         return self.unpack_step(result)
 
     def unpack_step(self, result: dict) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
         """Turn a wire ``step`` result into Gymnasium's vector step tuple."""
-        infos = result.get("info") or {}
+        infos = result.get(INFO) or {}
         observation, reward, terminated, truncated, finals = unpack_vector_step(
             self.single_observation_space, result, self.num_envs
         )
-        if "final_observation" in result:
-            final_obs = np.empty(self.num_envs, dtype=object)
-            for i, final in enumerate(finals):  # one by one: numpy would stack same-shaped arrays
-                final_obs[i] = final
-            mask = np.array([final is not None for final in finals], dtype=bool)
-            infos["final_obs"], infos["_final_obs"] = final_obs, mask
-            infos["final_info"], infos["_final_info"] = result.get("final_info") or {}, mask
+        if FINAL_OBSERVATION in result:
+            put_final_observations(infos, object_rows(finals), result.get(FINAL_INFO) or {})
         return observation, reward, terminated, truncated, infos
 
     def __enter__(self) -> RemoteVectorEnv:
@@ -101,7 +111,7 @@ class RemoteVectorEnv(VectorEnv):
             return
         self._closed = True
         try:
-            self._client.call("close", {"env_key": self.env_key})
+            self._client.call(Method.CLOSE, {ENV_KEY: self.env_key})
         except ProtocolError:
             pass  # the host is gone or already closed it
         finally:

@@ -15,8 +15,7 @@ import time
 
 import uvicorn
 
-from agentgpt_core.envs.service import EnvService
-from agentgpt_core.kinds import TransportServer
+from agentgpt_core.kinds import Service, TransportServer
 from agentgpt_core.security import require_key_off_loopback
 
 from .app import DEFAULT_MAX_BODY_BYTES, build_app
@@ -28,11 +27,11 @@ KEEP_ALIVE_S = 75  # longer than httpx's 5 s pool expiry, so the client always d
 
 
 class HttpServer(TransportServer):
-    """Serves an ``EnvService`` over HTTP at ``.url`` (``http://HOST:PORT``, or https with a certificate)."""
+    """Serves a ``Service`` over HTTP at ``.url`` (``http://HOST:PORT``, or https with a certificate)."""
 
     def __init__(
         self,
-        service: EnvService,
+        service: Service,
         *,
         host: str = "127.0.0.1",
         port: int = 0,

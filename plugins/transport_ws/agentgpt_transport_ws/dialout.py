@@ -23,10 +23,10 @@ import uuid
 from websockets.exceptions import ConnectionClosed
 
 from agentgpt_core import __version__
-from agentgpt_core.envs.service import EnvService
-from agentgpt_core.kinds import TransportServer
+from agentgpt_core.kinds import Service, TransportServer
 from agentgpt_core.protocol.codecs import JSON
 from agentgpt_core.protocol.errors import MalformedPayload, ProtocolError, TransportError, Unauthorized, error_from_dict
+from agentgpt_core.protocol.names import ENVS, HOST_ID, NUM_ENVS, REGISTER, REGISTERED, VERSION
 
 from .handshake import open_socket
 from .loop import LoopThread
@@ -47,7 +47,7 @@ def backoff_delay(attempt: int, base: float, cap: float) -> float:
 
 
 class DialOutServer(TransportServer):
-    """Serves ``service`` to the gateway at ``connect``, reconnecting until stopped.
+    """Serves ``service`` to the gateway at ``connect``, reconnecting until stopped (``WsTransport.dial_out``).
 
     ``start()`` returns once the gateway accepted the registration, or after
     ``register_timeout`` seconds while it keeps trying in the background (the trainer
@@ -57,7 +57,7 @@ class DialOutServer(TransportServer):
 
     def __init__(
         self,
-        service: EnvService,
+        service: Service,
         connect: str,
         *,
         api_key: str | None = None,
@@ -141,15 +141,10 @@ class DialOutServer(TransportServer):
             attempt += 1
 
     async def _register(self, socket) -> None:
-        hello = {
-            "host_id": self.host_id,
-            "envs": sorted(self.service.allowed),
-            "num_envs": self.num_envs,
-            "version": __version__,
-        }
-        await socket.send(encode(JSON, {"register": hello}))
+        hello = {HOST_ID: self.host_id, ENVS: self.service.offers(), NUM_ENVS: self.num_envs, VERSION: __version__}
+        await socket.send(encode(JSON, {REGISTER: hello}))
         _, reply = decode(await asyncio.wait_for(socket.recv(), self.register_timeout), self.max_size)
         if isinstance(reply.get("error"), dict):
             raise error_from_dict(reply["error"])
-        if "registered" not in reply:
+        if REGISTERED not in reply:
             raise MalformedPayload(f"the gateway answered the registration with {sorted(reply)}")

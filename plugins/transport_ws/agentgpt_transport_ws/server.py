@@ -1,6 +1,6 @@
 """The host's side of a direct connection: ``agentgpt launch --transport ws``.
 
-Every socket is its own EnvService session: envs made on it belong to it and are
+Every socket is its own service session: envs made on it belong to it and are
 closed when it drops, so a trainer that dies leaves nothing running behind.
 Requests on one socket are answered in arrival order on the server's loop; a client
 may still send many before reading (pipelining) and match answers by id.
@@ -15,8 +15,7 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from agentgpt_core.envs.service import EnvService
-from agentgpt_core.kinds import TransportServer
+from agentgpt_core.kinds import Service, TransportServer
 from agentgpt_core.security import require_key_off_loopback
 
 from .handshake import socket_options
@@ -24,7 +23,7 @@ from .listener import Listener
 from .wire import DEFAULT_MAX_SIZE, answer
 
 
-async def answer_requests(socket: Any, service: EnvService, session: str, max_size: int) -> None:
+async def answer_requests(socket: Any, service: Service, session: str, max_size: int) -> None:
     """Answer every request on ``socket`` until it closes, then close the session's envs."""
     try:
         async for frame in socket:
@@ -42,7 +41,7 @@ class WsServer(TransportServer):
 
     def __init__(
         self,
-        service: EnvService,
+        service: Service,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
