@@ -6,6 +6,8 @@ import os
 from typing import Any
 
 from ..kinds import TransportClient
+from ..protocol.errors import ProtocolError
+from ..protocol.names import ENV_KEY, Method
 
 
 def connect(url: str, *, api_key: str | None = None, codec: str = "msgpack", timeout: float = 30.0) -> TransportClient:
@@ -31,3 +33,13 @@ def open_remote(
     except BaseException:
         client.close()
         raise
+
+
+def close_remote(client: TransportClient, env_key: str) -> None:
+    """Close the env ``env_key`` on its host, then the client; a host already gone is not an error."""
+    try:
+        client.call(Method.CLOSE, {ENV_KEY: env_key})
+    except ProtocolError:
+        pass  # the host is gone or already closed it: nothing left to release
+    finally:
+        client.close()

@@ -7,28 +7,10 @@ from typing import Any
 import gymnasium as gym
 
 from ..kinds import TransportClient
-from ..protocol.errors import ProtocolError
-from ..protocol.names import (
-    ACTION,
-    ACTION_SPACE,
-    AGENTS,
-    ENV_KEY,
-    ENV_NAME,
-    FINAL_INFO,
-    FINAL_OBSERVATION,
-    INFO,
-    KWARGS,
-    OBSERVATION,
-    OBSERVATION_SPACE,
-    OPTIONS,
-    REWARD,
-    SEED,
-    TERMINATED,
-    TRUNCATED,
-    Method,
-)
+from ..protocol import names as wire
+from ..protocol.names import Method
 from ..protocol.spaces import space_from_dict
-from .connect import open_remote
+from .connect import close_remote, open_remote
 from .convert import as_slot_values, as_space_value
 
 
@@ -58,12 +40,13 @@ class RemoteEnv(gym.Env):
         self.url = url
         self.env_id = env_id
         self._client, description = open_remote(
-            url, Method.MAKE, {ENV_NAME: env_id, KWARGS: make_kwargs}, client, api_key=api_key, codec=codec, timeout=timeout
+            url, Method.MAKE, {wire.ENV_NAME: env_id, wire.KWARGS: make_kwargs}, client,
+            api_key=api_key, codec=codec, timeout=timeout,
         )
-        self.env_key: str = description[ENV_KEY]
-        self.agents: list[str] | None = description.get(AGENTS)
-        self.observation_space = space_from_dict(description[OBSERVATION_SPACE])
-        self.action_space = space_from_dict(description[ACTION_SPACE])
+        self.env_key: str = description[wire.ENV_KEY]
+        self.agents: list[str] | None = description.get(wire.AGENTS)
+        self.observation_space = space_from_dict(description[wire.OBSERVATION_SPACE])
+        self.action_space = space_from_dict(description[wire.ACTION_SPACE])
         self._next_reset: tuple[Any, dict] | None = None
         self._closed = False
 
@@ -74,29 +57,24 @@ class RemoteEnv(gym.Env):
             self._next_reset = None
             return observation, info
         self._next_reset = None
-        result = self._client.call(Method.RESET, {ENV_KEY: self.env_key, SEED: seed, OPTIONS: options})
-        return self._observation(result[OBSERVATION]), result.get(INFO) or {}
+        result = self._client.call(Method.RESET, {wire.ENV_KEY: self.env_key, wire.SEED: seed, wire.OPTIONS: options})
+        return self._observation(result[wire.OBSERVATION]), result.get(wire.INFO) or {}
 
     def step(self, action: Any) -> tuple[Any, Any, Any, Any, dict]:
-        result = self._client.call(Method.STEP, {ENV_KEY: self.env_key, ACTION: action})
-        observation = self._observation(result[OBSERVATION])
-        info = result.get(INFO) or {}
-        if FINAL_OBSERVATION in result:
+        result = self._client.call(Method.STEP, {wire.ENV_KEY: self.env_key, wire.ACTION: action})
+        observation = self._observation(result[wire.OBSERVATION])
+        info = result.get(wire.INFO) or {}
+        if wire.FINAL_OBSERVATION in result:
             self._next_reset = (observation, info)
-            observation = self._observation(result[FINAL_OBSERVATION])
-            info = result.get(FINAL_INFO) or {}
-        return observation, result[REWARD], result[TERMINATED], result[TRUNCATED], info
+            observation = self._observation(result[wire.FINAL_OBSERVATION])
+            info = result.get(wire.FINAL_INFO) or {}
+        return observation, result[wire.REWARD], result[wire.TERMINATED], result[wire.TRUNCATED], info
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        try:
-            self._client.call(Method.CLOSE, {ENV_KEY: self.env_key})
-        except ProtocolError:
-            pass  # the host is gone or already closed it: nothing left to release
-        finally:
-            self._client.close()
+        close_remote(self._client, self.env_key)
 
     def _observation(self, value: Any) -> Any:
         if self.agents is not None:

@@ -9,26 +9,11 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from ..kinds import TransportClient
-from ..protocol.errors import ProtocolError
-from ..protocol.names import (
-    ACTION,
-    ACTION_SPACE,
-    ENV_KEY,
-    ENV_NAME,
-    FINAL_INFO,
-    FINAL_OBSERVATION,
-    INFO,
-    KWARGS,
-    NUM_ENVS,
-    OBSERVATION,
-    OBSERVATION_SPACE,
-    OPTIONS,
-    SEED,
-    Method,
-)
+from ..protocol import names as wire
+from ..protocol.names import Method
 from ..protocol.spaces import space_from_dict
 from .assembly import object_rows, put_final_observations
-from .connect import open_remote
+from .connect import close_remote, open_remote
 from .convert import as_batch_value, unpack_vector_step
 
 
@@ -59,16 +44,16 @@ class RemoteVectorEnv(VectorEnv):
         self._client, description = open_remote(
             url,
             Method.MAKE_VEC,
-            {ENV_NAME: env_id, NUM_ENVS: num_envs, SEED: seed, KWARGS: make_kwargs},
+            {wire.ENV_NAME: env_id, wire.NUM_ENVS: num_envs, wire.SEED: seed, wire.KWARGS: make_kwargs},
             client,
             api_key=api_key,
             codec=codec,
             timeout=timeout,
         )
-        self.env_key: str = description[ENV_KEY]
-        self.num_envs = int(description[NUM_ENVS])
-        self.single_observation_space = space_from_dict(description[OBSERVATION_SPACE])
-        self.single_action_space = space_from_dict(description[ACTION_SPACE])
+        self.env_key: str = description[wire.ENV_KEY]
+        self.num_envs = int(description[wire.NUM_ENVS])
+        self.single_observation_space = space_from_dict(description[wire.OBSERVATION_SPACE])
+        self.single_action_space = space_from_dict(description[wire.ACTION_SPACE])
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
@@ -83,21 +68,21 @@ class RemoteVectorEnv(VectorEnv):
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None) -> tuple[Any, dict]:
         super().reset(seed=seed)
-        result = self._client.call(Method.RESET, {ENV_KEY: self.env_key, SEED: seed, OPTIONS: options})
-        return self._batch(result[OBSERVATION]), result.get(INFO) or {}
+        result = self._client.call(Method.RESET, {wire.ENV_KEY: self.env_key, wire.SEED: seed, wire.OPTIONS: options})
+        return self._batch(result[wire.OBSERVATION]), result.get(wire.INFO) or {}
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
-        result = self._client.call(Method.STEP, {ENV_KEY: self.env_key, ACTION: actions})
+        result = self._client.call(Method.STEP, {wire.ENV_KEY: self.env_key, wire.ACTION: actions})
         return self.unpack_step(result)
 
     def unpack_step(self, result: dict) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
         """Turn a wire ``step`` result into Gymnasium's vector step tuple."""
-        infos = result.get(INFO) or {}
+        infos = result.get(wire.INFO) or {}
         observation, reward, terminated, truncated, finals = unpack_vector_step(
             self.single_observation_space, result, self.num_envs
         )
-        if FINAL_OBSERVATION in result:
-            put_final_observations(infos, object_rows(finals), result.get(FINAL_INFO) or {})
+        if wire.FINAL_OBSERVATION in result:
+            put_final_observations(infos, object_rows(finals), result.get(wire.FINAL_INFO) or {})
         return observation, reward, terminated, truncated, infos
 
     def __enter__(self) -> RemoteVectorEnv:
@@ -110,12 +95,7 @@ class RemoteVectorEnv(VectorEnv):
         if self._closed:
             return
         self._closed = True
-        try:
-            self._client.call(Method.CLOSE, {ENV_KEY: self.env_key})
-        except ProtocolError:
-            pass  # the host is gone or already closed it
-        finally:
-            self._client.close()
+        close_remote(self._client, self.env_key)
 
     def _batch(self, value: Any) -> Any:
         return as_batch_value(self.single_observation_space, value, self.num_envs)

@@ -23,12 +23,11 @@ from agentgpt_core.protocol.codecs import Codec, get_codec
 from agentgpt_core.protocol.errors import MalformedPayload, ProtocolError
 from agentgpt_core.protocol.names import ENVS, HOST_ID, NUM_ENVS, REGISTER, REGISTERED, VERSION
 from agentgpt_core.kinds import Gateway, HostLink
-
-from agentgpt_core.security import require_key_off_loopback
+from agentgpt_core.security import BindAddress
 
 from .calls import PendingCalls
-from .handshake import listen_address, socket_options
-from .listener import Listener
+from .handshake import SocketSettings, listen_address
+from .listener import Listener, Listening
 from .wire import DEFAULT_MAX_SIZE, codec_of, decode, encode, error_frame
 
 log = logging.getLogger("agentgpt.ws")
@@ -69,7 +68,7 @@ class WsHostLink(HostLink):
             asyncio.run_coroutine_threadsafe(self.calls.socket.close(1001, "closed by the trainer"), loop)
 
 
-class WsGateway(Gateway):
+class WsGateway(Listening, Gateway):
     """Listens at ``ws://HOST:PORT`` for dial-out env hosts (``Transport.gateway``)."""
 
     def __init__(
@@ -85,29 +84,19 @@ class WsGateway(Gateway):
         ping_timeout: float | None = 20,
         register_timeout: float = 10.0,
     ):
-        host, port = listen_address(listen_url)
-        require_key_off_loopback(host, api_key)
+        address = BindAddress(*listen_address(listen_url), api_key)
         self.codec, self.timeout = get_codec(codec), timeout
         self.max_size, self.register_timeout = max_size, register_timeout
         self._links: dict[str, WsHostLink] = {}
         self._lock = threading.Lock()
-        self._listener = Listener(
-            "agentgpt-ws-gateway", self._handle, host, port,
-            api_key=api_key, ssl=ssl, options=socket_options(max_size, ping_interval, ping_timeout),
-        )  # fmt: skip
-
-    @property
-    def url(self) -> str:
-        return self._listener.url
-
-    def start(self) -> None:
-        self._listener.start()
+        settings = SocketSettings(api_key, ssl, max_size, ping_interval, ping_timeout)
+        self._listener = Listener("agentgpt-ws-gateway", self._handle, address, settings)
 
     def stop(self) -> None:
         if self._listener.running:
             for link in self.hosts():
                 link.calls.fail_all("the gateway stopped")
-        self._listener.stop()
+        super().stop()
 
     def hosts(self) -> list[WsHostLink]:
         with self._lock:

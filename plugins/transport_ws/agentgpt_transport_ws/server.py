@@ -16,10 +16,10 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from agentgpt_core.kinds import Service, TransportServer
-from agentgpt_core.security import require_key_off_loopback
+from agentgpt_core.security import BindAddress
 
-from .handshake import socket_options
-from .listener import Listener
+from .handshake import SocketSettings
+from .listener import Listener, Listening
 from .wire import DEFAULT_MAX_SIZE, answer
 
 
@@ -36,7 +36,7 @@ async def answer_requests(socket: Any, service: Service, session: str, max_size:
         service.close_session(session)
 
 
-class WsServer(TransportServer):
+class WsServer(Listening, TransportServer):
     """Listens at ``ws://HOST:PORT`` and serves ``service`` to every client that connects."""
 
     def __init__(
@@ -51,22 +51,9 @@ class WsServer(TransportServer):
         ping_interval: float | None = 20,
         ping_timeout: float | None = 20,
     ):
-        require_key_off_loopback(host, api_key)
         self.service, self.max_size = service, max_size
-        self._listener = Listener(
-            "agentgpt-ws-server", self._handle, host, port,
-            api_key=api_key, ssl=ssl, options=socket_options(max_size, ping_interval, ping_timeout),
-        )  # fmt: skip
-
-    @property
-    def url(self) -> str:
-        return self._listener.url
-
-    def start(self) -> None:
-        self._listener.start()
-
-    def stop(self) -> None:
-        self._listener.stop()
+        settings = SocketSettings(api_key, ssl, max_size, ping_interval, ping_timeout)
+        self._listener = Listener("agentgpt-ws-server", self._handle, BindAddress(host, port, api_key), settings)
 
     async def _handle(self, socket: ServerConnection) -> None:
         await answer_requests(socket, self.service, f"ws-{uuid.uuid4().hex}", self.max_size)
