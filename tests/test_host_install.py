@@ -8,6 +8,7 @@ cache, which makes it quick after the first run).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -18,7 +19,11 @@ import pytest
 from agentgpt_core.remote import RemoteEnv
 
 ROOT = Path(__file__).resolve().parents[1]
-HOST_PACKAGES = [ROOT, ROOT / "plugins" / "transport_http", ROOT / "plugins" / "transport_ws"]
+HOST_PACKAGES = {  # each distribution's directory, and what of it a build reads
+    ROOT: ["pyproject.toml", "README.md", "agentgpt_core"],
+    ROOT / "plugins" / "transport_http": ["pyproject.toml", "README.md", "agentgpt_transport_http"],
+    ROOT / "plugins" / "transport_ws": ["pyproject.toml", "agentgpt_transport_ws"],
+}
 TRAIN_ONLY = ("torch", "tensorboard", "matplotlib")
 
 pytestmark = [pytest.mark.host_install, pytest.mark.timeout(600)]
@@ -28,12 +33,28 @@ def size_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink()) / 2**20
 
 
+def copy_sources(into: Path) -> list[Path]:
+    """The three distributions' sources, copied: a build then leaves nothing (build/, egg-info) in the checkout."""
+    copies = []
+    for i, (source, parts) in enumerate(HOST_PACKAGES.items()):
+        copy = into / f"dist{i}"
+        for part in parts:
+            if (source / part).is_dir():
+                shutil.copytree(source / part, copy / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+            else:
+                copy.mkdir(parents=True, exist_ok=True)
+                shutil.copy(source / part, copy / part)
+        copies.append(copy)
+    return copies
+
+
 @pytest.fixture(scope="module")
 def host_venv(tmp_path_factory) -> Path:
-    where = tmp_path_factory.mktemp("host") / "venv"
+    base = tmp_path_factory.mktemp("host")
+    where = base / "venv"
     venv.create(where, with_pip=True)
     subprocess.run(
-        [where / "bin" / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *map(str, HOST_PACKAGES)],
+        [where / "bin" / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *map(str, copy_sources(base))],
         check=True, capture_output=True, text=True, timeout=540,
     )  # fmt: skip
     return where
