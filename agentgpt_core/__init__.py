@@ -1,8 +1,23 @@
 """AgentGPT core: the Remote Gymnasium protocol, env hosting, remote env clients,
 the GPT actor-critic trainer and the plugin system."""
 
+from __future__ import annotations
+
+from typing import Any
+
 __version__ = "0.1.0"
-
-from .remote import RemoteEnv, RemoteVectorEnv  # noqa: E402
-
 __all__ = ["RemoteEnv", "RemoteVectorEnv", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    """``RemoteEnv`` and ``RemoteVectorEnv`` load on first use, so ``import agentgpt_core.kinds``
+    (a plugin, a torch-free host) imports nothing else of the core."""
+    if name == "RemoteEnv":
+        from .remote.env import RemoteEnv
+
+        return RemoteEnv
+    if name == "RemoteVectorEnv":
+        from .remote.vector import RemoteVectorEnv
+
+        return RemoteVectorEnv
+    raise AttributeError(f"module 'agentgpt_core' has no attribute {name!r}")

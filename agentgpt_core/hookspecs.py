@@ -18,12 +18,12 @@ def register_transports(register):
 
 @hookspec
 def register_tunnels(register):
-    """Register Tunnel instances that give a local server a public URL."""
+    """Register Tunnel instances that give a local server a public URL (``agentgpt launch --tunnel NAME``)."""
 
 
 @hookspec
 def register_hosts(register):
-    """Register Host instances that run env hosts somewhere (Docker, EC2...)."""
+    """Register Host instances that run env hosts somewhere (``local`` processes for ``agentgpt train``, EC2...)."""
 
 
 @hookspec

@@ -26,6 +26,7 @@ BUILTIN_PLUGINS = (
     "agentgpt_core.builtins.transport_memory",
     "agentgpt_core.builtins.trainer_local",
     "agentgpt_core.builtins.host_local",
+    "agentgpt_core.builtins.tunnel_memory",
 )
 KINDS: dict[str, tuple[str, type]] = {
     "transports": ("register_transports", Transport),
@@ -133,6 +134,11 @@ class PluginManager:
         except KeyError:
             choices = ", ".join(sorted(self._registry.get(kind, {}))) or "none"
             raise PluginNotFound(f"no {kind[:-1].replace('_', ' ')} named {name!r}; available: {choices}") from None
+
+    def env_adapters(self) -> dict[str, EnvAdapter]:
+        """Every registered env adapter by name: what an ``EnvService`` is built with."""
+        self.pm
+        return {name: entry.obj for name, entry in self._registry["env_adapters"].items()}
 
     def names(self, kind: str) -> list[str]:
         self.pm

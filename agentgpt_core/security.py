@@ -30,6 +30,23 @@ def require_key_off_loopback(host: str, api_key: str | None) -> None:
         )
 
 
+class BindAddress:
+    """Where a server listens, checked against the API-key rule when it is made.
+
+    Every server a transport builds (HTTP, WebSocket, a WebSocket gateway) starts from
+    one, so no server can forget the rule. ``port`` 0 means any free port; the server
+    sets the real one once bound.
+    """
+
+    def __init__(self, host: str, port: int, api_key: str | None):
+        require_key_off_loopback(host, api_key)
+        self.host, self.port = host.strip("[]"), port
+
+    def url(self, scheme: str) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+
 def bearer_token(authorization: str | None) -> str:
     """The token of an ``Authorization: Bearer TOKEN`` header ("" when absent or another scheme)."""
     header = authorization or ""

@@ -10,9 +10,8 @@ import itertools
 import threading
 from typing import Any
 
-from ..envs.service import EnvService
 from ..hookspecs import hookimpl
-from ..kinds import Transport, TransportClient, TransportServer
+from ..kinds import Service, Transport, TransportClient, TransportServer
 from ..protocol.codecs import get_codec
 from ..protocol.errors import TransportError, Unauthorized
 from ..security import api_key_matches
@@ -25,7 +24,7 @@ _COUNTER = itertools.count(1)
 class MemoryServer(TransportServer):
     """Makes a service reachable at ``memory://NAME`` inside this process."""
 
-    def __init__(self, service: EnvService, name: str, api_key: str | None):
+    def __init__(self, service: Service, name: str, api_key: str | None):
         self.service = service
         self.api_key = api_key
         self.url = f"memory://{name}"
@@ -69,7 +68,7 @@ class MemoryTransport(Transport):
     name = "memory"
     schemes = ("memory",)
 
-    def server(self, service: EnvService, *, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None, **options: Any) -> MemoryServer:
+    def server(self, service: Service, *, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None, **options: Any) -> MemoryServer:
         return MemoryServer(service, options.get("name") or f"host-{next(_COUNTER)}", api_key)
 
     def client(self, url: str, *, api_key: str | None = None, codec: str = "msgpack", timeout: float = 30.0) -> MemoryClient:

@@ -6,6 +6,7 @@ import click
 
 from .. import __version__
 from ..plugins import get_plugin_manager
+from .extras import needs_extra
 from .launch import launch
 from .plugins_cmd import plugins
 from .train_cmd import COMMANDS as TRAIN_COMMANDS
@@ -17,7 +18,7 @@ def cli() -> None:
     """AgentGPT: distributed reinforcement learning with remote simulators."""
 
 
-for _command in (launch, plugins, *TRAIN_COMMANDS):
+for _command in (launch, plugins, *(needs_extra(command) for command in TRAIN_COMMANDS)):
     cli.add_command(_command)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import ExitStack
 from typing import Any
 
 import click
 
 from ..envs import EnvService, EnvSpec
+from ..kinds import Unsupported
 from ..plugins import PluginNotFound, get_plugin_manager
 from ..protocol.errors import ProtocolError
 from ..security import require_key_off_loopback
@@ -34,13 +36,15 @@ def parse_env_specs(values: tuple[str, ...]) -> list[EnvSpec]:
 @click.option("--api-key", envvar="AGENTGPT_API_KEY", default=None, help="Bearer key callers must send [env: AGENTGPT_API_KEY].")
 @click.option("--connect", default=None, metavar="URL", help="Dial out to a trainer's gateway (ws://...) instead of listening.")
 @click.option("--num-envs", default=None, type=int, help="With --connect: how many envs to offer the gateway.")
+@click.option("--tunnel", default=None, metavar="NAME", help="Give the server a public URL through this Tunnel plugin (see `agentgpt plugins`).")
 @click.option("--option", "-o", "transport_options", multiple=True, metavar="KEY=VALUE",
               help="A transport-specific setting, e.g. -o max_body_bytes=1048576 (see the transport's docs). Repeatable.")
 def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key: str | None, connect: str | None,
-           num_envs: int | None, transport_options: tuple[str, ...]) -> None:
+           num_envs: int | None, tunnel: str | None, transport_options: tuple[str, ...]) -> None:
     """Host envs over a transport until interrupted (Ctrl-C).
 
-    Prints ``AGENTGPT_URL=<url>`` once serving, so scripts can read where to connect.
+    Prints ``AGENTGPT_URL=<url>`` once serving (the tunnel's public URL with
+    ``--tunnel``), so scripts can read where to connect.
     """
     specs = parse_env_specs(envs)
     if connect is None:
@@ -48,32 +52,37 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
             require_key_off_loopback(host, api_key)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from exc
+    elif tunnel is not None:
+        raise click.UsageError("--tunnel gives a listening server a public URL; a host that uses --connect needs none")
     manager = get_plugin_manager()
     try:
         plugin = manager.get("transports", transport)
-        service = EnvService(specs, plugin_manager=manager)
+        opener = manager.get("tunnels", tunnel) if tunnel is not None else None
+        service = EnvService(specs, adapters=manager.env_adapters())
     except (PluginNotFound, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
     options = parse_options(transport_options)
-    if connect is not None:
-        options["connect"] = connect
-    if num_envs is not None:
-        options["num_envs"] = num_envs
     try:
-        server = plugin.server(service, host=host, port=port, api_key=api_key, **options)
+        if connect is not None:
+            server = plugin.dial_out(service, connect, api_key=api_key, num_envs=num_envs or 1, **options)
+        else:
+            server = plugin.server(service, host=host, port=port, api_key=api_key, **options)
         server.start()
-    except (ValueError, TypeError, OSError, ProtocolError) as exc:  # a bad bind or option, or a gateway that refused us
+    except (Unsupported, ValueError, TypeError, OSError, ProtocolError) as exc:  # a bad bind or option, or a gateway that refused us
         raise click.ClickException(str(exc)) from exc
-    served = ", ".join(spec.name for spec in specs)
-    click.echo(f"AGENTGPT_URL={server.url}", err=False)
-    click.echo(f"serving {served} over {transport} at {server.url} (Ctrl-C to stop)", err=True)
-    sys.stdout.flush()
-    try:
+    with ExitStack() as stack:
+        stack.callback(service.close)
+        stack.callback(server.stop)
+        url = server.url
+        if opener is not None:
+            url = stack.enter_context(opener).open(server.url)
+        served = ", ".join(spec.name for spec in specs)
+        click.echo(f"AGENTGPT_URL={url}", err=False)
+        via = f" (tunnel {tunnel} to {server.url})" if opener is not None else ""
+        click.echo(f"serving {served} over {transport} at {url}{via} (Ctrl-C to stop)", err=True)
+        sys.stdout.flush()
         _wait_for_interrupt()
-    finally:
-        server.stop()
-        service.close()
-        click.echo("stopped", err=True)
+    click.echo("stopped", err=True)
 
 
 def parse_options(values: tuple[str, ...]) -> dict[str, Any]:

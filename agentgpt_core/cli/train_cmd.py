@@ -34,7 +34,7 @@ def open_training_envs(stack: ExitStack, spec: EnvSpec, num_envs: int, *, hosts:
     sets the pool's size, and the trainer waits up to ``wait_timeout`` seconds for hosts.
     """
     from ..remote import RemoteVectorEnv
-    from ..remote.embedded import local_hosts
+    from .hosts import local_hosts
 
     if listen:
         envs = RemoteVectorEnv.from_hosts(listen, spec.name, listen_num_envs, api_key=api_key,

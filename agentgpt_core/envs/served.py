@@ -20,6 +20,23 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 
 from ..batches import row
 from ..protocol.errors import InvalidAction, InvalidArgument
+from ..protocol.names import (
+    ACTION_SPACE,
+    AGENTS,
+    AUTORESET,
+    ENV_KEY,
+    ENV_NAME,
+    FINAL_INFO,
+    FINAL_OBSERVATION,
+    INFO,
+    NUM_ENVS,
+    OBSERVATION,
+    OBSERVATION_SPACE,
+    REWARD,
+    TERMINATED,
+    TRUNCATED,
+    VECTOR,
+)
 from ..protocol.spaces import space_to_dict
 from .actions import decode_action
 from .sanitize import to_wire
@@ -47,14 +64,14 @@ class ServedEnv:
     def describe(self) -> dict[str, Any]:
         """What ``make`` returns: the key, the spaces and the slots."""
         return {
-            "env_key": self.key,
-            "env_name": self.name,
-            "num_envs": self.num_envs,
-            "vector": self.is_vector,
-            "agents": self.agents,
-            "autoreset": "same_step" if self.autoreset else "disabled",
-            "observation_space": space_to_dict(self.observation_space),
-            "action_space": space_to_dict(self.action_space),
+            ENV_KEY: self.key,
+            ENV_NAME: self.name,
+            NUM_ENVS: self.num_envs,
+            VECTOR: self.is_vector,
+            AGENTS: self.agents,
+            AUTORESET: "same_step" if self.autoreset else "disabled",
+            OBSERVATION_SPACE: space_to_dict(self.observation_space),
+            ACTION_SPACE: space_to_dict(self.action_space),
         }
 
     def reset(self, seed: Any = None, options: dict | None = None) -> dict[str, Any]:
@@ -68,7 +85,7 @@ class ServedEnv:
         if options is not None and not isinstance(options, dict):
             raise InvalidArgument("options must be an object")
         observation, info = self.env.reset(seed=seed, options=options)
-        return {"observation": observation, "info": to_wire(info)}
+        return {OBSERVATION: observation, INFO: to_wire(info)}
 
     def step(self, action: Any) -> dict[str, Any]:
         self.last_used = time.monotonic()
@@ -114,48 +131,48 @@ class ServedEnv:
     def _step_single(self, action: Any) -> dict[str, Any]:
         observation, reward, terminated, truncated, info = self.env.step(action)
         result: dict[str, Any] = {
-            "observation": observation,
-            "reward": reward if self.agents is not None else float(reward),
-            "terminated": terminated if self.agents is not None else bool(terminated),
-            "truncated": truncated if self.agents is not None else bool(truncated),
+            OBSERVATION: observation,
+            REWARD: reward if self.agents is not None else float(reward),
+            TERMINATED: terminated if self.agents is not None else bool(terminated),
+            TRUNCATED: truncated if self.agents is not None else bool(truncated),
         }
         if self.agents is None and self.autoreset and (terminated or truncated):
-            if "final_observation" in info:  # pre-1.0 env that already reset itself
-                final, final_info = info.pop("final_observation"), info.pop("final_info", {})
+            if FINAL_OBSERVATION in info:  # pre-1.0 env that already reset itself
+                final, final_info = info.pop(FINAL_OBSERVATION), info.pop(FINAL_INFO, {})
             else:
                 final, final_info = observation, info
                 observation, info = self.env.reset()
-            result["observation"] = observation
-            result["final_observation"] = final
-            result["final_info"] = to_wire(final_info)
-        result["info"] = to_wire(info)
+            result[OBSERVATION] = observation
+            result[FINAL_OBSERVATION] = final
+            result[FINAL_INFO] = to_wire(final_info)
+        result[INFO] = to_wire(info)
         return result
 
     def _step_vector(self, action: Any) -> dict[str, Any]:
         observation, reward, terminated, truncated, info = self.env.step(action)
         done = np.logical_or(terminated, truncated)
         result: dict[str, Any] = {
-            "observation": observation,
-            "reward": np.asarray(reward, dtype=np.float64),
-            "terminated": np.asarray(terminated, dtype=bool),
-            "truncated": np.asarray(truncated, dtype=bool),
+            OBSERVATION: observation,
+            REWARD: np.asarray(reward, dtype=np.float64),
+            TERMINATED: np.asarray(terminated, dtype=bool),
+            TRUNCATED: np.asarray(truncated, dtype=bool),
         }
         if done.any():
             mode = self.env.metadata.get("autoreset_mode")
-            if "final_obs" in info or "final_observation" in info:  # SAME_STEP, or pre-1.0 vector envs
-                obs_key = "final_obs" if "final_obs" in info else "final_observation"
+            if "final_obs" in info or FINAL_OBSERVATION in info:  # SAME_STEP, or pre-1.0 vector envs
+                obs_key = "final_obs" if "final_obs" in info else FINAL_OBSERVATION
                 final = info.pop(obs_key)
                 mask = info.pop("_" + obs_key, done)
-                final_infos = info.pop("final_info", None)
+                final_infos = info.pop(FINAL_INFO, None)
                 info.pop("_final_info", None)
-                result["final_observation"] = [row(final, i) if mask[i] else None for i in range(self.num_envs)]
-                result["final_info"] = to_wire(final_infos) if final_infos is not None else None
+                result[FINAL_OBSERVATION] = [row(final, i) if mask[i] else None for i in range(self.num_envs)]
+                result[FINAL_INFO] = to_wire(final_infos) if final_infos is not None else None
             elif mode in (AutoresetMode.NEXT_STEP, AutoresetMode.DISABLED, None):
-                result["final_observation"] = [row(observation, i) if done[i] else None for i in range(self.num_envs)]
-                result["final_info"] = to_wire(info)
+                result[FINAL_OBSERVATION] = [row(observation, i) if done[i] else None for i in range(self.num_envs)]
+                result[FINAL_INFO] = to_wire(info)
                 observation, info = self.env.reset(options={"reset_mask": done})
-                result["observation"] = observation
-        result["info"] = to_wire(info)
+                result[OBSERVATION] = observation
+        result[INFO] = to_wire(info)
         return result
 
 

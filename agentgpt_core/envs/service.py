@@ -1,9 +1,11 @@
-"""EnvService: the transport-agnostic env host.
+"""EnvService: the env host, a ``Service`` any transport serves.
 
 Transports decode a request into ``(method, params, session)`` and call
 ``EnvService.handle``; everything protocol-level happens here: which envs the
 operator allowed, env sessions by ``env_key``, action decoding, autoreset, and typed
-errors. A failure in one call never disturbs other envs or sessions.
+errors. A failure in one call never disturbs other envs or sessions. The env
+adapters come from whoever builds the service (the CLI passes the plugin manager's),
+so the service itself knows no plugin manager.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from .. import __version__
+from ..kinds import EnvAdapter, Service
 from ..protocol.errors import (
     EnvError,
     EnvNotAllowed,
@@ -23,22 +26,50 @@ from ..protocol.errors import (
     UnknownEnvKey,
     UnknownMethod,
 )
+from ..protocol.names import (
+    ACTION,
+    AUTORESET,
+    CLOSED,
+    DEFAULT_SESSION,
+    ENV_ID,
+    ENV_KEY,
+    ENV_METHODS,
+    ENV_NAME,
+    ENVS,
+    KWARGS,
+    NUM_ENVS,
+    OPEN,
+    OPTIONS,
+    SEED,
+    STEPS,
+    VERSION,
+)
 from ..protocol.spaces import space_to_dict
 from .served import ServedEnv
 from .specs import EnvSpec
 
-METHODS = ("make", "make_vec", "reset", "step", "action_space", "observation_space", "close", "ping", "info")
-DEFAULT_SESSION = "default"
+
+def builtin_adapters() -> dict[str, EnvAdapter]:
+    """The adapters of the core itself (``gym:``), for a service built without a plugin manager."""
+    from ..builtins.env_gym import GymAdapter
+
+    return {GymAdapter.name: GymAdapter()}
 
 
-class EnvService:
-    """Hosts the envs its operator allowed and answers protocol calls for them."""
+class EnvService(Service):
+    """Hosts the envs its operator allowed and answers protocol calls for them.
+
+    ``adapters`` maps each ``--env ADAPTER:TARGET`` prefix to its ``EnvAdapter``
+    (default: the built-in ``gym`` one).
+    """
+
+    methods = ENV_METHODS
 
     def __init__(
         self,
         specs: list[EnvSpec | str],
         *,
-        plugin_manager: Any = None,
+        adapters: Mapping[str, EnvAdapter] | None = None,
         max_envs: int = 4096,
         max_num_envs: int = 1024,
         idle_timeout_s: float | None = 3600.0,
@@ -48,11 +79,11 @@ class EnvService:
         self.max_envs = max_envs
         self.max_num_envs = max_num_envs
         self.idle_timeout_s = idle_timeout_s
-        self._plugins = plugin_manager
+        self._adapters = dict(adapters) if adapters is not None else builtin_adapters()
         self._envs: dict[str, ServedEnv] = {}
         self._sessions: dict[str, list[str]] = {}
         self._lock = threading.Lock()
-        self._handlers: dict[str, Callable[[dict, str], Any]] = {m: getattr(self, f"_{m}") for m in METHODS}
+        self._handlers: dict[str, Callable[[dict, str], Any]] = {m: getattr(self, f"_{m}") for m in self.methods}
         for spec in parsed:  # fail at start-up, not at the first remote make
             self._adapter(spec.adapter)
 
@@ -62,7 +93,7 @@ class EnvService:
         """Run one protocol call; raise a ProtocolError subclass on any failure."""
         handler = self._handlers.get(method)
         if handler is None:
-            raise UnknownMethod(f"unknown method {method!r}; the protocol has {', '.join(METHODS)}")
+            raise UnknownMethod(f"unknown method {method!r}; the protocol has {', '.join(self.methods)}")
         if params is None:
             params = {}
         if not isinstance(params, dict):
@@ -87,6 +118,9 @@ class EnvService:
         for session in list(self._sessions):
             self.close_session(session)
 
+    def offers(self) -> list[str]:
+        return sorted(self.allowed)
+
     @property
     def open_envs(self) -> list[ServedEnv]:
         return list(self._envs.values())
@@ -96,14 +130,14 @@ class EnvService:
     def _make(self, params: dict, session: str) -> dict:
         spec, kwargs = self._requested(params)
         env = self._adapter(spec.adapter).make(spec.target, **kwargs)
-        autoreset = params.get("autoreset", True)
+        autoreset = params.get(AUTORESET, True)
         if not isinstance(autoreset, bool):
             raise InvalidArgument("autoreset must be true or false")
         return self._register(ServedEnv(_new_key(), spec.name, env, seed=_seed(params), autoreset=autoreset), session)
 
     def _make_vec(self, params: dict, session: str) -> dict:
         spec, kwargs = self._requested(params)
-        num_envs = params.get("num_envs", 1)
+        num_envs = params.get(NUM_ENVS, 1)
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or not 1 <= num_envs <= self.max_num_envs:
             raise InvalidArgument(f"num_envs must be an integer from 1 to {self.max_num_envs}, got {num_envs!r}")
         env = self._adapter(spec.adapter).make_vec(spec.target, num_envs, **kwargs)
@@ -112,14 +146,14 @@ class EnvService:
     def _reset(self, params: dict, session: str) -> dict:
         served = self._lookup(params, session)
         with served.lock:
-            return served.reset(seed=params.get("seed"), options=params.get("options"))
+            return served.reset(seed=params.get(SEED), options=params.get(OPTIONS))
 
     def _step(self, params: dict, session: str) -> dict:
-        if "action" not in params:
+        if ACTION not in params:
             raise MalformedPayload("step needs an 'action'")
         served = self._lookup(params, session)
         with served.lock:
-            return served.step(params["action"])
+            return served.step(params[ACTION])
 
     def _action_space(self, params: dict, session: str) -> dict:
         return space_to_dict(self._lookup(params, session).action_space)
@@ -133,29 +167,29 @@ class EnvService:
             self._forget(served.key)
         with served.lock:
             served.close()
-        return {"closed": served.key}
+        return {CLOSED: served.key}
 
     def _ping(self, params: dict, session: str) -> dict:
-        return {"ok": True, "version": __version__}
+        return {"ok": True, VERSION: __version__}
 
     def _info(self, params: dict, session: str) -> dict:
         return {
-            "version": __version__,
-            "envs": sorted(self.allowed),
-            "open": [{"env_key": e.key, "env_name": e.name, "num_envs": e.num_envs, "steps": e.steps} for e in self.open_envs],
+            VERSION: __version__,
+            ENVS: self.offers(),
+            OPEN: [{ENV_KEY: e.key, ENV_NAME: e.name, NUM_ENVS: e.num_envs, STEPS: e.steps} for e in self.open_envs],
         }
 
     # -- helpers ---------------------------------------------------------------
 
     def _requested(self, params: dict) -> tuple[EnvSpec, dict]:
-        name = params.get("env_name", params.get("env_id"))
+        name = params.get(ENV_NAME, params.get(ENV_ID))
         if not isinstance(name, str):
             raise MalformedPayload("make needs 'env_name' (a string naming one of the host's envs)")
         spec = self.allowed.get(name)
         if spec is None:
             served = ", ".join(sorted(self.allowed)) or "none"
             raise EnvNotAllowed(f"env {name!r} is not served here; this host serves: {served}")
-        kwargs = params.get("kwargs") or {}
+        kwargs = params.get(KWARGS) or {}
         if not isinstance(kwargs, dict) or not all(_is_plain(v) for v in kwargs.values()):
             raise InvalidArgument("kwargs must be an object of plain values (numbers, strings, booleans, lists)")
         return spec, kwargs
@@ -191,7 +225,7 @@ class EnvService:
         return served.describe()
 
     def _lookup(self, params: dict, session: str) -> ServedEnv:
-        key = params.get("env_key")
+        key = params.get(ENV_KEY)
         if key is None:
             keys = self._sessions.get(session, [])
             if len(keys) != 1:
@@ -203,12 +237,12 @@ class EnvService:
             raise UnknownEnvKey(f"no env with env_key {key!r} on this host (closed, or never made)")
         return served
 
-    def _adapter(self, name: str) -> Any:
-        if self._plugins is None:
-            from ..plugins import get_plugin_manager
-
-            self._plugins = get_plugin_manager()
-        return self._plugins.get("env_adapters", name)
+    def _adapter(self, name: str) -> EnvAdapter:
+        adapter = self._adapters.get(name)
+        if adapter is None:
+            choices = ", ".join(sorted(self._adapters)) or "none"
+            raise ValueError(f"no env adapter named {name!r}; available: {choices}")
+        return adapter
 
 
 def _new_key() -> str:
@@ -216,7 +250,7 @@ def _new_key() -> str:
 
 
 def _seed(params: dict) -> int | None:
-    seed = params.get("seed")
+    seed = params.get(SEED)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise InvalidArgument(f"seed must be an integer, got {seed!r}")
     return seed

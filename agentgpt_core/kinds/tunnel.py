@@ -1,12 +1,19 @@
-"""Tunnel plugin kind: gives a local server a public URL (ngrok, localtunnel...)."""
+"""Tunnel plugin kind: gives a local server a public URL (ngrok, localtunnel...).
+
+``agentgpt launch --tunnel NAME`` opens one for the server it starts and prints the
+public URL. The built-in ``memory`` tunnel (``builtins/tunnel_memory.py``) forwards
+nothing and stands in for a real one in tests.
+"""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
+
+from .lifecycle import Closing
 
 
-class Tunnel(ABC):
-    """Opens a public URL that forwards to a local one; context-managed."""
+class Tunnel(Closing):
+    """Opens a public URL that forwards to a local one; ``close()`` stops forwarding."""
 
     name: str
 
@@ -17,25 +24,3 @@ class Tunnel(ABC):
     @abstractmethod
     def close(self) -> None:
         """Stop forwarding; idempotent."""
-
-    def __enter__(self) -> Tunnel:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-class InMemoryTunnel(Tunnel):
-    """A tunnel that forwards nothing: the public URL is the local one (tests, loopback)."""
-
-    name = "none"
-
-    def __init__(self) -> None:
-        self.opened: list[str] = []
-
-    def open(self, local_url: str) -> str:
-        self.opened.append(local_url)
-        return local_url
-
-    def close(self) -> None:
-        self.opened.clear()

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from ..protocol.names import FINAL_OBSERVATION, OBSERVATION, REWARD, TERMINATED, TRUNCATED
+
 
 def as_space_value(space: spaces.Space, value: Any) -> Any:
     """One value of ``space`` (an observation or action), in the space's dtype."""
@@ -42,12 +44,12 @@ def as_batch_value(space: spaces.Space, value: Any, num_envs: int) -> Any:
 def unpack_vector_step(space: spaces.Space, result: dict, num_envs: int) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, list[Any]]:
     """A wire ``step`` result of ``num_envs`` envs as arrays: observation batch, reward,
     terminated, truncated, and the final observations (one per env, ``None`` where none)."""
-    finals = result.get("final_observation") or [None] * num_envs
+    finals = result.get(FINAL_OBSERVATION) or [None] * num_envs
     return (
-        as_batch_value(space, result["observation"], num_envs),
-        np.asarray(result["reward"], dtype=np.float64).reshape(num_envs),
-        np.asarray(result["terminated"], dtype=bool).reshape(num_envs),
-        np.asarray(result["truncated"], dtype=bool).reshape(num_envs),
+        as_batch_value(space, result[OBSERVATION], num_envs),
+        np.asarray(result[REWARD], dtype=np.float64).reshape(num_envs),
+        np.asarray(result[TERMINATED], dtype=bool).reshape(num_envs),
+        np.asarray(result[TRUNCATED], dtype=bool).reshape(num_envs),
         [None if final is None else as_space_value(space, final) for final in finals],
     )
 

@@ -7,9 +7,10 @@ from typing import Any
 import gymnasium as gym
 
 from ..kinds import TransportClient
-from ..protocol.errors import ProtocolError
+from ..protocol import names as wire
+from ..protocol.names import Method
 from ..protocol.spaces import space_from_dict
-from .connect import connect
+from .connect import close_remote, open_remote
 from .convert import as_slot_values, as_space_value
 
 
@@ -38,16 +39,14 @@ class RemoteEnv(gym.Env):
     ):
         self.url = url
         self.env_id = env_id
-        self._client = client or connect(url, api_key=api_key, codec=codec, timeout=timeout)
-        try:
-            description = self._client.call("make", {"env_name": env_id, "kwargs": make_kwargs})
-        except BaseException:
-            self._client.close()
-            raise
-        self.env_key: str = description["env_key"]
-        self.agents: list[str] | None = description.get("agents")
-        self.observation_space = space_from_dict(description["observation_space"])
-        self.action_space = space_from_dict(description["action_space"])
+        self._client, description = open_remote(
+            url, Method.MAKE, {wire.ENV_NAME: env_id, wire.KWARGS: make_kwargs}, client,
+            api_key=api_key, codec=codec, timeout=timeout,
+        )
+        self.env_key: str = description[wire.ENV_KEY]
+        self.agents: list[str] | None = description.get(wire.AGENTS)
+        self.observation_space = space_from_dict(description[wire.OBSERVATION_SPACE])
+        self.action_space = space_from_dict(description[wire.ACTION_SPACE])
         self._next_reset: tuple[Any, dict] | None = None
         self._closed = False
 
@@ -58,29 +57,24 @@ class RemoteEnv(gym.Env):
             self._next_reset = None
             return observation, info
         self._next_reset = None
-        result = self._client.call("reset", {"env_key": self.env_key, "seed": seed, "options": options})
-        return self._observation(result["observation"]), result.get("info") or {}
+        result = self._client.call(Method.RESET, {wire.ENV_KEY: self.env_key, wire.SEED: seed, wire.OPTIONS: options})
+        return self._observation(result[wire.OBSERVATION]), result.get(wire.INFO) or {}
 
     def step(self, action: Any) -> tuple[Any, Any, Any, Any, dict]:
-        result = self._client.call("step", {"env_key": self.env_key, "action": action})
-        observation = self._observation(result["observation"])
-        info = result.get("info") or {}
-        if "final_observation" in result:
+        result = self._client.call(Method.STEP, {wire.ENV_KEY: self.env_key, wire.ACTION: action})
+        observation = self._observation(result[wire.OBSERVATION])
+        info = result.get(wire.INFO) or {}
+        if wire.FINAL_OBSERVATION in result:
             self._next_reset = (observation, info)
-            observation = self._observation(result["final_observation"])
-            info = result.get("final_info") or {}
-        return observation, result["reward"], result["terminated"], result["truncated"], info
+            observation = self._observation(result[wire.FINAL_OBSERVATION])
+            info = result.get(wire.FINAL_INFO) or {}
+        return observation, result[wire.REWARD], result[wire.TERMINATED], result[wire.TRUNCATED], info
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        try:
-            self._client.call("close", {"env_key": self.env_key})
-        except ProtocolError:
-            pass  # the host is gone or already closed it: nothing left to release
-        finally:
-            self._client.close()
+        close_remote(self._client, self.env_key)
 
     def _observation(self, value: Any) -> Any:
         if self.agents is not None:

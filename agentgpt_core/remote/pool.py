@@ -2,37 +2,11 @@
 
 Hosts come from a ``Gateway`` (hosts that dial out to the trainer, e.g.
 ``agentgpt launch --transport ws --connect ws://trainer:8765``) or from a list of
-URLs (hosts that listen). Each host runs a vector env of its share of the slots;
-``step`` sends every host its rows of the actions at the same time and joins the
-answers, so N hosts cost one round trip, not N.
-
-Slots (the contract a trainer relies on; docs/ws-and-gateway.md, "Slots"):
-
-- ``num_envs`` is fixed for the pool's life (default: the capacity of the hosts
-  present once ``min_hosts`` have registered). Slot ``i`` is row ``i`` of every batch.
-- A host that joins takes up to its capacity of free slots: first the slots it held
-  before (a host that reconnects under the same host id gets its place back), then
-  slots nobody has held, then slots other hosts left. A host that finds no free slot
-  waits as a spare and joins when one frees up.
-- Autoreset is SAME_STEP, as in ``RemoteVectorEnv``: a finished episode's last
-  observation is in ``infos["final_obs"]`` (mask ``infos["_final_obs"]``) with
-  ``infos["final_info"]``, and ``observation`` already starts the next episode.
-- ``infos["alive"]`` (``agentgpt_core.slots.ALIVE_INFO_KEY``) (bool, one per slot) is True where the row is a real
-  transition: a host applied that slot's action (``step``) or reset its env (``reset``).
-- A row with ``alive`` False is filler: reward 0, ``terminated`` False,
-  ``truncated`` True, ``final_obs`` the observation the trainer last had for the slot,
-  and ``observation`` the same one, or, on the step a host takes the slot, the first
-  observation of that host's fresh episode. So a host that leaves turns its episodes
-  into truncations, its slots stay truncated (and not hosted) until a host takes
-  them, and every other slot goes on. Before any host held a slot its observation
-  is zeros. Leave filler rows out of the loss; bootstrapping from them is harmless
-  but meaningless.
-- A host is lost when its connection drops, a call times out (``TransportError``)
-  or its simulator raises (``EnvError``); the pool closes its link, so a dial-out
-  host reconnects with fresh envs. Any other error (a bad action...) is the caller's
-  and is raised, as ``RemoteVectorEnv`` does.
-- Joining costs the joining host's ``make_vec`` (and ``reset``) within the step that
-  sees it; a host whose env spaces differ from the pool's is refused and logged.
+URLs (hosts that listen, ``url_hosts.py``). Each host runs a vector env of its share
+of the slots. This module keeps membership (who joins, who is lost, who is
+refused); the slot rules are ``slot_table.py``, sending every host its request at
+once is ``fanout.py``, and joining the answers into one batch is ``assembly.py``.
+What the pool promises a trainer is written down in docs/ws-and-gateway.md, "Slots".
 """
 
 from __future__ import annotations
@@ -47,15 +21,17 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space, create_empty_array
 
-from ..protocol.errors import EnvError, ProtocolError, TransportError
-from ..protocol.spaces import space_from_dict
-from ..slots import ALIVE_INFO_KEY
 from .. import batches
-from .convert import as_batch_value, unpack_vector_step
-from .gateway import Gateway, HostLink
+from ..kinds import Gateway, HostLink
+from ..protocol.errors import EnvError, ProtocolError, TransportError
+from ..protocol.names import ACTION, ACTION_SPACE, ENV_KEY, ENV_NAME, KWARGS, NUM_ENVS, OBSERVATION_SPACE, OPTIONS, SEED, Method
+from ..protocol.spaces import space_from_dict
+from .assembly import ResetBatch, StepBatch
+from .fanout import fan_out
+from .slot_table import SlotTable
 
 log = logging.getLogger("agentgpt.pool")
-HOST_LOST = (TransportError, EnvError)
+HOST_LOST = (TransportError, EnvError)  # the host is dropped; any other error is the caller's and is raised
 
 
 @dataclass
@@ -68,7 +44,7 @@ class _Member:
 
 
 class HostPoolVectorEnv(VectorEnv):
-    """``num_envs`` slots stepped on whichever hosts hold them (see the module docstring)."""
+    """``num_envs`` slots stepped on whichever hosts hold them (docs/ws-and-gateway.md, "Slots")."""
 
     def __init__(
         self,
@@ -83,7 +59,7 @@ class HostPoolVectorEnv(VectorEnv):
     ):
         self.url, self.env_id = source.url, env_id
         self._source, self._owns_source = source, owns_source
-        self._make_params = {"env_name": env_id, "kwargs": make_kwargs}
+        self._make_params = {ENV_NAME: env_id, KWARGS: make_kwargs}
         self._executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="agentgpt-pool")
         self._members: dict[str, _Member] = {}
         self._refused: weakref.WeakSet[HostLink] = weakref.WeakSet()
@@ -96,8 +72,7 @@ class HostPoolVectorEnv(VectorEnv):
                     f"only {len(live)} of {min_hosts} env hosts registered at {source.url} within {wait_timeout} s"
                 )
             self.num_envs = int(num_envs or sum(link.capacity for link in live))
-            self._holder: list[str | None] = [None] * self.num_envs  # host id holding each slot
-            self._previous: list[str | None] = [None] * self.num_envs  # host id that held it last
+            self._slots = SlotTable(self.num_envs)
             for link, slots, future in self._start_joins(live):
                 self._finish_join(link, slots, future)
             if self.single_observation_space is None:
@@ -178,74 +153,37 @@ class HostPoolVectorEnv(VectorEnv):
         self._drop_departed()
         for link, slots, future in self._start_joins(self._newcomers()):
             self._finish_join(link, slots, future)
-        members = list(self._members.values())
-        waits = self._call_all(
-            [(m.link, "reset", {"env_key": m.env_key, "seed": _seeds(seed, m.slots), "options": options}) for m in members]
-        )
-        obs = create_empty_array(self.single_observation_space, self.num_envs, fn=np.zeros)
-        hosted = np.zeros(self.num_envs, dtype=bool)
-        info_parts = []
-        for member, result in self._results(members, waits):
-            batches.put(obs, member.slots, self._batch(result["observation"], len(member.slots)))
-            hosted[member.slots] = True
-            if result.get("info"):
-                info_parts.append((member.slots, result["info"]))
+        batch = ResetBatch(self.single_observation_space, self.num_envs)
+        for member, result in self._call_members(
+            Method.RESET, lambda m: {ENV_KEY: m.env_key, SEED: _seeds(seed, m.slots), OPTIONS: options}
+        ):
+            batch.add(member.slots, result)
         self._started = True
-        self._obs = obs
-        infos = batches.merge_infos(info_parts, self.num_envs)
-        infos[ALIVE_INFO_KEY] = hosted
-        return obs, infos
+        self._obs, infos = batch.finish()
+        return self._obs, infos
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
         self._drop_departed()
         joins = self._start_joins(self._newcomers())
-        members = list(self._members.values())
-        waits = self._call_all(
-            [(m.link, "step", {"env_key": m.env_key, "action": batches.take(actions, m.slots)}) for m in members]
-        )
-        n = self.num_envs
-        obs = batches.copy(self._obs)
-        reward = np.zeros(n, dtype=np.float64)
-        terminated = np.zeros(n, dtype=bool)
-        truncated = np.ones(n, dtype=bool)  # filler rows are truncations; hosted rows overwrite
-        hosted = np.zeros(n, dtype=bool)
-        final_obs = np.full(n, None, dtype=object)
-        info_parts, final_info_parts = [], []
-        for member, result in self._results(members, waits):
-            slots = member.slots
-            rows, reward[slots], terminated[slots], truncated[slots], finals = unpack_vector_step(
-                self.single_observation_space, result, len(slots)
-            )
-            batches.put(obs, slots, rows)
-            hosted[slots] = True
-            for slot, final in zip(slots, finals):
-                if final is not None:
-                    final_obs[slot] = final
-            if result.get("final_info"):
-                final_info_parts.append((slots, result["final_info"]))
-            if result.get("info"):
-                info_parts.append((slots, result["info"]))
+        batch = StepBatch(self.single_observation_space, self.num_envs, self._obs)
+        for member, result in self._call_members(
+            Method.STEP, lambda m: {ENV_KEY: m.env_key, ACTION: batches.take(actions, m.slots)}
+        ):
+            batch.add(member.slots, result)
         for link, slots, future in joins:
             first = self._finish_join(link, slots, future)
             if first is not None:
-                batches.put(obs, slots, self._batch(first["observation"], len(slots)))
-        for slot in np.flatnonzero(~hosted):
-            final_obs[slot] = batches.row(self._obs, slot)
-        self._obs = obs
-        infos = batches.merge_infos(info_parts, n)
-        infos[ALIVE_INFO_KEY] = hosted
-        mask = np.array([final is not None for final in final_obs], dtype=bool)
-        if mask.any():
-            infos["final_obs"], infos["_final_obs"] = final_obs, mask
-            infos["final_info"], infos["_final_info"] = batches.merge_infos(final_info_parts, n), mask
-        return obs, reward, terminated, truncated, infos
+                batch.begin(slots, first)
+        step = batch.finish()
+        self._obs = step[0]
+        return step
 
     def close_extras(self, **kwargs: Any) -> None:
         if self._closed:
             return
         self._closed = True
         members = list(self._members.values())
-        futures = [self._executor.submit(m.link.call, "close", {"env_key": m.env_key}) for m in members]
+        futures = [self._executor.submit(m.link.call, Method.CLOSE, {ENV_KEY: m.env_key}) for m in members]
         wait(futures, timeout=5)
         self._shutdown()
 
@@ -264,56 +202,43 @@ class HostPoolVectorEnv(VectorEnv):
         """Claim slots for each link and start its make (and reset, once the pool has started)."""
         joins = []
         for link in links:
-            slots = self._claim(link.host_id, link.capacity)
+            slots = self._slots.claim(link.host_id, link.capacity)
             if slots:
                 joins.append((link, slots, self._executor.submit(self._make, link, len(slots), self._started)))
         return joins
 
     def _make(self, link: HostLink, count: int, reset: bool) -> tuple[dict, dict | None]:
-        description = link.call("make_vec", {**self._make_params, "num_envs": count})
-        first = link.call("reset", {"env_key": description["env_key"]}) if reset else None
+        description = link.call(Method.MAKE_VEC, {**self._make_params, NUM_ENVS: count})
+        first = link.call(Method.RESET, {ENV_KEY: description[ENV_KEY]}) if reset else None
         return description, first
 
     def _finish_join(self, link: HostLink, slots: list[int], future: Future) -> dict | None:
         """Make ``link`` a member holding ``slots``; return its first reset result (if any)."""
         try:
             description, first = future.result()
-            observation_space = space_from_dict(description["observation_space"])
-            action_space = space_from_dict(description["action_space"])
+            observation_space = space_from_dict(description[OBSERVATION_SPACE])
+            action_space = space_from_dict(description[ACTION_SPACE])
         except ProtocolError as exc:
             self._refuse(link, slots, f"could not make {self.env_id!r}: {exc}")
             return None
         if self.single_observation_space is None:
             self.single_observation_space, self.single_action_space = observation_space, action_space
         elif (observation_space, action_space) != (self.single_observation_space, self.single_action_space):
-            self._executor.submit(link.call, "close", {"env_key": description["env_key"]})
+            self._executor.submit(link.call, Method.CLOSE, {ENV_KEY: description[ENV_KEY]})
             self._refuse(link, slots, f"its {self.env_id!r} has other spaces than the pool's")
             return None
-        self._members[link.host_id] = _Member(link, slots, description["env_key"])
+        self._members[link.host_id] = _Member(link, slots, description[ENV_KEY])
         log.info("host %s joined with slots %s", link.host_id, _spans(slots))
         return first
 
     def _refuse(self, link: HostLink, slots: list[int], why: str) -> None:
-        self._release(slots)
+        self._slots.release(slots)
         self._refused.add(link)
         log.warning("env host %s not used: %s", link.host_id, why)
 
-    def _claim(self, host_id: str, capacity: int) -> list[int]:
-        free = [slot for slot, holder in enumerate(self._holder) if holder is None]
-        free.sort(key=lambda slot: (self._previous[slot] != host_id, self._previous[slot] is not None, slot))
-        slots = sorted(free[:capacity])
-        for slot in slots:
-            self._holder[slot] = host_id
-        return slots
-
-    def _release(self, slots: list[int]) -> None:
-        for slot in slots:
-            self._holder[slot] = None
-
     def _drop(self, member: _Member, why: Any) -> None:
         self._members.pop(member.link.host_id, None)
-        for slot in member.slots:
-            self._holder[slot], self._previous[slot] = None, member.link.host_id
+        self._slots.vacate(member.link.host_id, member.slots)
         member.link.close()
         log.warning("env host %s lost (%s); slots %s truncated until a host takes them", member.link.host_id, why, _spans(member.slots))
 
@@ -324,29 +249,10 @@ class HostPoolVectorEnv(VectorEnv):
 
     # -- calls -------------------------------------------------------------------
 
-    def _call_all(self, requests: list[tuple[HostLink, str, dict]]) -> list[Callable[[], Any]]:
-        """Start every request at once; return, per request, a function that waits for its result.
-
-        Pipelined links (WebSocket) get their request written from this thread, one
-        send each and no thread hand-off, before anything waits. Other links (HTTP) run
-        on the executor, all but one: that one runs here while the others work.
-        """
-        waits: dict[int, Callable[[], Any]] = {}
-        here = None  # the one non-pipelined request this thread runs itself, once the others are on their way
-        for i, (link, method, params) in enumerate(requests):
-            if link.pipelined:
-                waits[i] = _submitted(link, method, params)
-            elif here is None:
-                here = i
-            else:
-                waits[i] = self._executor.submit(link.call, method, params).result
-        if here is not None:
-            link, method, params = requests[here]
-            waits[here] = _settled(link.call, method, params)
-        return [waits[i] for i in range(len(requests))]
-
-    def _results(self, members: list[_Member], waits: list[Callable[[], Any]]) -> list[tuple[_Member, dict]]:
-        """Each member's result; lost hosts are dropped, any other error is raised (after all answered)."""
+    def _call_members(self, method: str, params: Callable[[_Member], dict]) -> list[tuple[_Member, dict]]:
+        """Call ``method`` on every member at once; lost hosts are dropped, any other error is raised (after all answered)."""
+        members = list(self._members.values())
+        waits = fan_out([(m.link, method, params(m)) for m in members], self._executor)
         results, error = [], None
         for member, wait_for in zip(members, waits):
             try:
@@ -359,38 +265,10 @@ class HostPoolVectorEnv(VectorEnv):
             raise error
         return results
 
-    def _batch(self, value: Any, count: int) -> Any:
-        return as_batch_value(self.single_observation_space, value, count)
-
     def _shutdown(self) -> None:
         if self._owns_source:
             self._source.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
-
-
-def _submitted(link: HostLink, method: str, params: dict) -> Callable[[], Any]:
-    """Send on a pipelined link now; the returned function waits for the answer (or raises)."""
-    try:
-        future = link.submit(method, params)
-    except Exception as exc:
-        return _raiser(exc)
-    return lambda: link.result(future, method)
-
-
-def _settled(function: Callable[..., Any], *args: Any) -> Callable[[], Any]:
-    """Call ``function`` now; the returned function gives its result or raises its error."""
-    try:
-        value = function(*args)
-    except Exception as exc:
-        return _raiser(exc)
-    return lambda: value
-
-
-def _raiser(exc: Exception) -> Callable[[], Any]:
-    def wait_for() -> Any:
-        raise exc
-
-    return wait_for
 
 
 def _seeds(seed: int | list[int] | None, slots: list[int]) -> list[int] | None:

@@ -14,10 +14,10 @@ import time
 from concurrent.futures import Future
 from typing import Any, Callable
 
-from ..kinds import TransportClient
+from ..kinds import Gateway, HostLink, TransportClient
 from ..protocol.errors import ProtocolError, TransportError
+from ..protocol.names import ENVS, Method
 from .connect import connect
-from .gateway import Gateway, HostLink
 
 log = logging.getLogger("agentgpt.pool")
 
@@ -33,11 +33,6 @@ class UrlHostLink(HostLink):
 
     def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
         return self._live(self.client.call, method, params)
-
-    @property
-    def pipelined(self) -> bool:
-        """As the client is: ``WsClient`` pipelines, ``HttpClient`` does not."""
-        return callable(getattr(self.client, "submit", None))
 
     def submit(self, method: str, params: dict[str, Any] | None = None) -> Future:
         return self._live(self.client.submit, method, params)
@@ -119,7 +114,7 @@ class UrlHosts(Gateway):
                 log.info("env host %s is not reachable yet: %s", url, exc)
                 continue
             try:
-                envs = list(client.call("info").get("envs", []))
+                envs = list(client.call(Method.INFO).get(ENVS, []))
             except TransportError as exc:  # connected lazily, and nobody answered
                 log.info("env host %s is not reachable yet: %s", url, exc)
                 client.close()

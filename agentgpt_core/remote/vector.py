@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from ..kinds import TransportClient
-from ..protocol.errors import ProtocolError
+from ..protocol import names as wire
+from ..protocol.names import Method
 from ..protocol.spaces import space_from_dict
-from .connect import connect
+from .assembly import object_rows, put_final_observations
+from .connect import close_remote, open_remote
 from .convert import as_batch_value, unpack_vector_step
-
-if TYPE_CHECKING:
-    from .pool import HostPoolVectorEnv
 
 
 class RemoteVectorEnv(VectorEnv):
@@ -42,52 +41,48 @@ class RemoteVectorEnv(VectorEnv):
     ):
         self.url = url
         self.env_id = env_id
-        self._client = client or connect(url, api_key=api_key, codec=codec, timeout=timeout)
-        try:
-            description = self._client.call(
-                "make_vec", {"env_name": env_id, "num_envs": num_envs, "seed": seed, "kwargs": make_kwargs}
-            )
-        except BaseException:
-            self._client.close()
-            raise
-        self.env_key: str = description["env_key"]
-        self.num_envs = int(description["num_envs"])
-        self.single_observation_space = space_from_dict(description["observation_space"])
-        self.single_action_space = space_from_dict(description["action_space"])
+        self._client, description = open_remote(
+            url,
+            Method.MAKE_VEC,
+            {wire.ENV_NAME: env_id, wire.NUM_ENVS: num_envs, wire.SEED: seed, wire.KWARGS: make_kwargs},
+            client,
+            api_key=api_key,
+            codec=codec,
+            timeout=timeout,
+        )
+        self.env_key: str = description[wire.ENV_KEY]
+        self.num_envs = int(description[wire.NUM_ENVS])
+        self.single_observation_space = space_from_dict(description[wire.OBSERVATION_SPACE])
+        self.single_action_space = space_from_dict(description[wire.ACTION_SPACE])
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
         self._closed = False
 
-    @classmethod
-    def from_hosts(cls, listen: str, env_id: str, num_envs: int | None = None, **options: Any) -> HostPoolVectorEnv:
-        """Listen at ``listen`` for env hosts that dial out and pool their envs (``remote/pool.py``)."""
+    @staticmethod
+    def from_hosts(listen: str, env_id: str, num_envs: int | None = None, **options: Any) -> VectorEnv:
+        """Listen at ``listen`` for env hosts that dial out and pool their envs (a ``HostPoolVectorEnv``, pool.py)."""
         from .pool import HostPoolVectorEnv
 
         return HostPoolVectorEnv.from_hosts(listen, env_id, num_envs, **options)
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None) -> tuple[Any, dict]:
         super().reset(seed=seed)
-        result = self._client.call("reset", {"env_key": self.env_key, "seed": seed, "options": options})
-        return self._batch(result["observation"]), result.get("info") or {}
+        result = self._client.call(Method.RESET, {wire.ENV_KEY: self.env_key, wire.SEED: seed, wire.OPTIONS: options})
+        return self._batch(result[wire.OBSERVATION]), result.get(wire.INFO) or {}
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
-        result = self._client.call("step", {"env_key": self.env_key, "action": actions})
+        result = self._client.call(Method.STEP, {wire.ENV_KEY: self.env_key, wire.ACTION: actions})
         return self.unpack_step(result)
 
     def unpack_step(self, result: dict) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
         """Turn a wire ``step`` result into Gymnasium's vector step tuple."""
-        infos = result.get("info") or {}
+        infos = result.get(wire.INFO) or {}
         observation, reward, terminated, truncated, finals = unpack_vector_step(
             self.single_observation_space, result, self.num_envs
         )
-        if "final_observation" in result:
-            final_obs = np.empty(self.num_envs, dtype=object)
-            for i, final in enumerate(finals):  # one by one: numpy would stack same-shaped arrays
-                final_obs[i] = final
-            mask = np.array([final is not None for final in finals], dtype=bool)
-            infos["final_obs"], infos["_final_obs"] = final_obs, mask
-            infos["final_info"], infos["_final_info"] = result.get("final_info") or {}, mask
+        if wire.FINAL_OBSERVATION in result:
+            put_final_observations(infos, object_rows(finals), result.get(wire.FINAL_INFO) or {})
         return observation, reward, terminated, truncated, infos
 
     def __enter__(self) -> RemoteVectorEnv:
@@ -100,12 +95,7 @@ class RemoteVectorEnv(VectorEnv):
         if self._closed:
             return
         self._closed = True
-        try:
-            self._client.call("close", {"env_key": self.env_key})
-        except ProtocolError:
-            pass  # the host is gone or already closed it
-        finally:
-            self._client.close()
+        close_remote(self._client, self.env_key)
 
     def _batch(self, value: Any) -> Any:
         return as_batch_value(self.single_observation_space, value, self.num_envs)

@@ -1,4 +1,4 @@
-"""The ASGI app that exposes an ``EnvService`` as ``POST /<method>``.
+"""The ASGI app that exposes a ``Service`` as ``POST /<method>``.
 
 Protocol calls are answered by ``ProtocolApp`` straight from the ASGI scope; everything
 else (``/docs``, ``/openapi.json``, unknown paths) falls through to a FastAPI app. On
@@ -10,7 +10,7 @@ FastAPI still documents every protocol route (openapi.py) and serves the Swagger
 Per request: the body codec comes from Content-Type (JSON when absent, as the seeds'
 example sends it; an empty body means ``{}``), the answer's codec from Accept (the
 request's codec when Accept is absent or ``*/*``). ``X-AgentGPT-Session`` names the
-EnvService session ("default" when absent, so the seeds' make-then-reset works).
+service session ("default" when absent, so the seeds' make-then-reset works).
 Failures are answered, never raised into uvicorn: ``{"error": {"code", "message"}}``
 with the error's HTTP status, in the codec the caller accepts.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -28,7 +29,8 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentgpt_core import __version__
-from agentgpt_core.envs.service import DEFAULT_SESSION, METHODS, EnvService
+from agentgpt_core.kinds import Service
+from agentgpt_core.protocol.names import DEFAULT_SESSION, Method
 from agentgpt_core.protocol.codecs import Codec, codec_for_content_type
 from agentgpt_core.protocol.errors import (
     EnvError,
@@ -41,10 +43,11 @@ from agentgpt_core.protocol.errors import (
 
 from .dispatch import DEFAULT_INLINE_BUDGET_S, Dispatcher
 from .openapi import GET_METHODS, protocol_paths
+from .status import http_status
 
 SESSION_HEADER = "X-AgentGPT-Session"
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
-OPEN_METHODS = frozenset({"ping"})  # answered without an API key: health checks carry none
+OPEN_METHODS = frozenset({Method.PING})  # answered without an API key: health checks carry none
 TITLE = "AgentGPT Remote Gymnasium"
 
 logger = logging.getLogger(__name__)
@@ -55,7 +58,7 @@ class _ClientGone(Exception):
 
 
 def build_app(
-    service: EnvService,
+    service: Service,
     *,
     api_key: str | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -64,7 +67,7 @@ def build_app(
     """An ASGI app serving ``service``; ``api_key`` None means no auth (the server allows that on loopback only)."""
     if max_body_bytes < 1:
         raise ValueError(f"max_body_bytes must be positive, got {max_body_bytes}")
-    return ProtocolApp(Dispatcher(service, inline_budget_s), api_key, max_body_bytes, _docs_app())
+    return ProtocolApp(Dispatcher(service, inline_budget_s), api_key, max_body_bytes, _docs_app(service.methods))
 
 
 class ProtocolApp:
@@ -75,8 +78,9 @@ class ProtocolApp:
         self.docs = docs
         self.max_body_bytes = max_body_bytes
         self._expected_auth = f"Bearer {api_key}".encode() if api_key else None
-        self._routes = {("POST", f"/{m}"): (m, False) for m in METHODS}
-        self._routes.update({("GET", f"/{m}"): (m, True) for m in GET_METHODS})
+        methods = dispatcher.service.methods
+        self._routes = {("POST", f"/{m}"): (m, False) for m in methods}
+        self._routes.update({("GET", f"/{m}"): (m, True) for m in GET_METHODS if m in methods})
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         route = None
@@ -118,7 +122,7 @@ class ProtocolApp:
                 raise EnvError(f"the result of {method} cannot be sent as {codec_out.name}: {exc.message}") from exc
             return 200, body, codec_out.content_type.encode()
         except ProtocolError as exc:
-            return exc.http_status, encode_error(exc.to_dict(), codec_out), codec_out.content_type.encode()
+            return http_status(exc), encode_error(exc.to_dict(), codec_out), codec_out.content_type.encode()
         except _ClientGone:
             raise
         except Exception as exc:  # a bug here must not take the host down: log it, answer 500
@@ -167,7 +171,7 @@ def _headers(scope: dict) -> dict[bytes, bytes]:
     return dict(scope["headers"])
 
 
-def _docs_app() -> FastAPI:
+def _docs_app(methods: tuple[str, ...]) -> FastAPI:
     """FastAPI for what is not a protocol call: the OpenAPI schema, Swagger UI, and 404s in the protocol's shape."""
     app = FastAPI(title=TITLE, version=__version__)
 
@@ -180,7 +184,7 @@ def _docs_app() -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(StarletteHTTPException, partial(_http_exception, methods))
     return app
 
 
@@ -192,13 +196,13 @@ _DESCRIPTION = (
 )
 
 
-async def _http_exception(request: Request, exc: StarletteHTTPException) -> Response:
+async def _http_exception(methods: tuple[str, ...], request: Request, exc: StarletteHTTPException) -> Response:
     """Routing failures (unknown path, wrong HTTP method) in the protocol's error shape."""
     codec = codec_for_content_type(request.headers.get("accept"), default=codec_for_content_type(request.headers.get("content-type")))
     if exc.status_code == 404:
         error = UnknownMethod(
             f"no endpoint {request.method} {request.url.path}; the protocol has POST /<method> for "
-            f"{', '.join(METHODS)} (and GET for {', '.join(GET_METHODS)})"
+            f"{', '.join(methods)} (and GET for {', '.join(m for m in GET_METHODS if m in methods)})"
         ).to_dict()
     elif exc.status_code == 405:
         error = {"code": "method_not_allowed", "message": f"{request.method} is not allowed on {request.url.path}"}

@@ -31,19 +31,20 @@ from typing import Any
 
 import anyio.to_thread
 
-from agentgpt_core.envs.service import EnvService
+from agentgpt_core.kinds import Service
+from agentgpt_core.protocol.names import ENV_KEY, Method
 
 DEFAULT_INLINE_BUDGET_S = sys.getswitchinterval()
 MIN_CPU_SHARE = 0.5
-ALWAYS_INLINE = frozenset({"ping", "info", "action_space", "observation_space"})
-ALWAYS_THREAD = frozenset({"make", "make_vec", "close"})
+ALWAYS_INLINE = frozenset({Method.PING, Method.INFO, Method.ACTION_SPACE, Method.OBSERVATION_SPACE})
+ALWAYS_THREAD = frozenset({Method.MAKE, Method.MAKE_VEC, Method.CLOSE})
 MAX_TRACKED = 16384  # (method, env) timings kept; a forgotten pair simply starts in a thread again
 
 
 class Dispatcher:
     """Runs ``service.handle`` inline or in a thread, by each (method, env)'s last call."""
 
-    def __init__(self, service: EnvService, inline_budget_s: float = DEFAULT_INLINE_BUDGET_S):
+    def __init__(self, service: Service, inline_budget_s: float = DEFAULT_INLINE_BUDGET_S):
         self.service = service
         self.inline_budget_s = inline_budget_s
         self._inline_next: dict[tuple[str, str], bool] = {}
@@ -76,5 +77,5 @@ class Dispatcher:
 
 
 def _cost_key(method: str, params: Any, session: str) -> tuple[str, str]:
-    env_key = params.get("env_key") if isinstance(params, dict) else None
+    env_key = params.get(ENV_KEY) if isinstance(params, dict) else None
     return method, env_key if isinstance(env_key, str) else f"session:{session}"

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-GET_METHODS = ("action_space", "observation_space", "ping", "info")
+from agentgpt_core.protocol import names as wire
+from agentgpt_core.protocol.names import Method
+
+from .status import HTTP_STATUS
+
+GET_METHODS = (Method.ACTION_SPACE, Method.OBSERVATION_SPACE, Method.PING, Method.INFO)
 
 _ENV_KEY = {"type": "string", "description": "Returned by make; optional when the session holds exactly one env."}
 _SEED = {"type": "integer", "nullable": True, "description": "Seed for the next reset."}
@@ -16,40 +21,40 @@ _KWARGS = {"type": "object", "description": "Plain keyword arguments for the env
 _ANY = {"description": "A value of the action space: a number, a list, or an object."}
 
 PARAMS: dict[str, dict[str, Any]] = {
-    "make": {
-        "required": ["env_name"],
+    Method.MAKE: {
+        "required": [wire.ENV_NAME],
         "properties": {
-            "env_name": {"type": "string", "description": "One of the envs the host's operator allowed."},
-            "seed": _SEED,
-            "kwargs": _KWARGS,
-            "autoreset": {"type": "boolean", "default": True},
+            wire.ENV_NAME: {"type": "string", "description": "One of the envs the host's operator allowed."},
+            wire.SEED: _SEED,
+            wire.KWARGS: _KWARGS,
+            wire.AUTORESET: {"type": "boolean", "default": True},
         },
-        "example": {"env_name": "CartPole-v1", "seed": 42},
+        "example": {wire.ENV_NAME: "CartPole-v1", wire.SEED: 42},
     },
-    "make_vec": {
-        "required": ["env_name"],
+    Method.MAKE_VEC: {
+        "required": [wire.ENV_NAME],
         "properties": {
-            "env_name": {"type": "string"},
-            "num_envs": {"type": "integer", "minimum": 1, "default": 1},
-            "seed": _SEED,
-            "kwargs": _KWARGS,
+            wire.ENV_NAME: {"type": "string"},
+            wire.NUM_ENVS: {"type": "integer", "minimum": 1, "default": 1},
+            wire.SEED: _SEED,
+            wire.KWARGS: _KWARGS,
         },
-        "example": {"env_name": "CartPole-v1", "num_envs": 8, "seed": 42},
+        "example": {wire.ENV_NAME: "CartPole-v1", wire.NUM_ENVS: 8, wire.SEED: 42},
     },
-    "reset": {
-        "properties": {"env_key": _ENV_KEY, "seed": _SEED, "options": {"type": "object", "nullable": True}},
+    Method.RESET: {
+        "properties": {wire.ENV_KEY: _ENV_KEY, wire.SEED: _SEED, wire.OPTIONS: {"type": "object", "nullable": True}},
         "example": {},
     },
-    "step": {
-        "required": ["action"],
-        "properties": {"env_key": _ENV_KEY, "action": _ANY},
-        "example": {"action": 0},
+    Method.STEP: {
+        "required": [wire.ACTION],
+        "properties": {wire.ENV_KEY: _ENV_KEY, wire.ACTION: _ANY},
+        "example": {wire.ACTION: 0},
     },
-    "close": {"properties": {"env_key": _ENV_KEY}, "example": {}},
-    "action_space": {"properties": {"env_key": _ENV_KEY}, "example": {}},
-    "observation_space": {"properties": {"env_key": _ENV_KEY}, "example": {}},
-    "ping": {"properties": {}, "example": {}},
-    "info": {"properties": {}, "example": {}},
+    Method.CLOSE: {"properties": {wire.ENV_KEY: _ENV_KEY}, "example": {}},
+    Method.ACTION_SPACE: {"properties": {wire.ENV_KEY: _ENV_KEY}, "example": {}},
+    Method.OBSERVATION_SPACE: {"properties": {wire.ENV_KEY: _ENV_KEY}, "example": {}},
+    Method.PING: {"properties": {}, "example": {}},
+    Method.INFO: {"properties": {}, "example": {}},
 }
 
 SUMMARIES = {
@@ -74,15 +79,17 @@ _ERROR_BODY = {
         }
     },
 }
-_ERROR_STATUSES = {
-    "400": "malformed_payload",
-    "401": "unauthorized",
-    "403": "env_not_allowed",
-    "404": "unknown_env_key / unknown_method",
-    "413": "payload_too_large",
-    "422": "invalid_action / invalid_argument",
-    "500": "env_error",
-}
+
+
+def _codes_by_status() -> dict[str, str]:
+    """Each HTTP status an error is answered with, and the error codes behind it (status.py)."""
+    codes: dict[str, list[str]] = {}
+    for code, status in HTTP_STATUS.items():
+        codes.setdefault(str(status), []).append(code)
+    return {status: " / ".join(names) for status, names in sorted(codes.items())}
+
+
+_ERROR_STATUSES = _codes_by_status()
 
 
 def protocol_paths() -> dict[str, Any]:
@@ -106,7 +113,7 @@ def protocol_paths() -> dict[str, Any]:
             )
         }
         if method in GET_METHODS:
-            query = [{"name": "env_key", "in": "query", "required": False, "schema": _ENV_KEY}] if "env_key" in spec["properties"] else []
+            query = [{"name": wire.ENV_KEY, "in": "query", "required": False, "schema": _ENV_KEY}] if wire.ENV_KEY in spec["properties"] else []
             paths[f"/{method}"]["get"] = _operation(method, "get", parameters=query)
     return paths
 
@@ -119,7 +126,7 @@ def _operation(method: str, verb: str, **fields: Any) -> dict[str, Any]:
     return {
         "summary": SUMMARIES[method],
         "operationId": f"{method}_{verb}",
-        "security": [] if method == "ping" else [{"bearer": []}],
+        "security": [] if method == Method.PING else [{"bearer": []}],
         "responses": responses,
         **fields,
     }

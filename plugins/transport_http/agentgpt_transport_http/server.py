@@ -15,9 +15,8 @@ import time
 
 import uvicorn
 
-from agentgpt_core.envs.service import EnvService
-from agentgpt_core.kinds import TransportServer
-from agentgpt_core.security import require_key_off_loopback
+from agentgpt_core.kinds import Service, TransportServer
+from agentgpt_core.security import BindAddress
 
 from .app import DEFAULT_MAX_BODY_BYTES, build_app
 from .dispatch import DEFAULT_INLINE_BUDGET_S
@@ -28,11 +27,11 @@ KEEP_ALIVE_S = 75  # longer than httpx's 5 s pool expiry, so the client always d
 
 
 class HttpServer(TransportServer):
-    """Serves an ``EnvService`` over HTTP at ``.url`` (``http://HOST:PORT``, or https with a certificate)."""
+    """Serves a ``Service`` over HTTP at ``.url`` (``http://HOST:PORT``, or https with a certificate)."""
 
     def __init__(
         self,
-        service: EnvService,
+        service: Service,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -42,26 +41,29 @@ class HttpServer(TransportServer):
         ssl_certfile: str | None = None,
         ssl_keyfile: str | None = None,
     ):
-        require_key_off_loopback(host, api_key)
+        self.address = BindAddress(host, port, api_key)
         if ssl_keyfile and not ssl_certfile:
             raise ValueError("ssl_keyfile needs ssl_certfile: give the certificate too, or neither")
         self.service = service
-        self.host = host.strip("[]")
-        self.port = port
         self.app = build_app(service, api_key=api_key, max_body_bytes=max_body_bytes, inline_budget_s=inline_budget_s)
         self._ssl = {"ssl_certfile": ssl_certfile, "ssl_keyfile": ssl_keyfile} if ssl_certfile else {}
         self._scheme = "https" if ssl_certfile else "http"
         self._socket: socket.socket | None = None
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
-        self.url = self._url(port)
+        self.url = self.address.url(self._scheme)
+
+    @property
+    def port(self) -> int:
+        """The bound port (the requested one before ``start``)."""
+        return self.address.port
 
     def start(self) -> None:
         if self._thread is not None:
             return
         self._socket = self._bind()
-        self.port = self._socket.getsockname()[1]
-        self.url = self._url(self.port)
+        self.address.port = self._socket.getsockname()[1]
+        self.url = self.address.url(self._scheme)
         config = uvicorn.Config(
             self.app,
             loop="auto",  # uvloop when installed
@@ -76,7 +78,7 @@ class HttpServer(TransportServer):
         )
         self._uvicorn = uvicorn.Server(config)
         self._thread = threading.Thread(
-            target=self._uvicorn.run, kwargs={"sockets": [self._socket]}, name=f"agentgpt-http-{self.port}", daemon=True
+            target=self._uvicorn.run, kwargs={"sockets": [self._socket]}, name=f"agentgpt-http-{self.address.port}", daemon=True
         )
         self._thread.start()
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -96,16 +98,12 @@ class HttpServer(TransportServer):
         self._uvicorn = self._thread = self._socket = None
 
     def _bind(self) -> socket.socket:
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        family = socket.AF_INET6 if ":" in self.address.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((self.host, self.port))
+            sock.bind((self.address.host, self.address.port))
         except OSError:
             sock.close()
             raise
         return sock
-
-    def _url(self, port: int) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self._scheme}://{host}:{port}"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentgpt_core.envs.service import EnvService
-from agentgpt_core.kinds import Transport
+from agentgpt_core.kinds import Service, Transport
 
 from .client import HttpClient
 from .server import HttpServer
@@ -22,7 +21,7 @@ class HttpTransport(Transport):
     schemes = ("http", "https")
 
     def server(
-        self, service: EnvService, *, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None, **options: Any
+        self, service: Service, *, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None, **options: Any
     ) -> HttpServer:
         return HttpServer(service, host=host, port=port, api_key=api_key, **options)
 

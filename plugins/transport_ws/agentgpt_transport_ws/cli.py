@@ -15,7 +15,8 @@ from typing import Any
 import click
 
 from agentgpt_core.protocol.errors import ProtocolError
-from agentgpt_core.remote.gateway import Gateway
+from agentgpt_core.protocol.names import NUM_ENVS, OPEN, STEPS, Method
+from agentgpt_core.kinds import Gateway
 
 INFO_TIMEOUT = 5.0
 
@@ -39,9 +40,9 @@ def snapshot(gateway: Gateway, rates: StepRates) -> list[dict[str, Any]]:
     rows = []
     for link in gateway.hosts():
         try:
-            info = link.call("info")
-            open_envs = info.get("open", [])
-            steps, error = sum(int(env.get("steps", 0)) for env in open_envs), None
+            info = link.call(Method.INFO)
+            open_envs = info.get(OPEN, [])
+            steps, error = sum(int(env.get(STEPS, 0)) for env in open_envs), None
         except ProtocolError as exc:
             open_envs, steps, error = [], 0, str(exc)
         now = time.monotonic()
@@ -51,7 +52,7 @@ def snapshot(gateway: Gateway, rates: StepRates) -> list[dict[str, Any]]:
                 "address": link.address,
                 "envs": link.envs,
                 "capacity": link.capacity,
-                "running": sum(int(env.get("num_envs", 1)) for env in open_envs),
+                "running": sum(int(env.get(NUM_ENVS, 1)) for env in open_envs),
                 "steps": steps,
                 "steps_per_s": round(rates.update(link.host_id, steps, now), 1),
                 "connected_s": round(time.time() - getattr(link, "connected_at", time.time()), 1),
@@ -89,13 +90,14 @@ def render(url: str, rows: list[dict[str, Any]]) -> Any:
 @click.option("--count", default=0, type=click.IntRange(min=0), help="Stop after this many refreshes (0: until Ctrl-C).")
 def hosts(listen: str, api_key: str | None, as_json: bool, watch: float, count: int) -> None:
     """Run a gateway at --listen and show the dial-out hosts that connect to it."""
+    from agentgpt_core.kinds import Unsupported
     from agentgpt_core.plugins import PluginNotFound, get_plugin_manager
 
     try:
         transport = get_plugin_manager().transport_for_url(listen)
         gateway = transport.gateway(listen, api_key=api_key, timeout=INFO_TIMEOUT)
         gateway.start()
-    except (PluginNotFound, NotImplementedError, ValueError, OSError) as exc:
+    except (PluginNotFound, Unsupported, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"gateway listening at {gateway.url}; hosts join with: agentgpt launch --transport ws --connect {gateway.url} ...", err=True)
     rates, shown = StepRates(), 0

@@ -31,7 +31,7 @@ from agentgpt_core.kinds import TransportClient
 from agentgpt_core.protocol.codecs import get_codec
 
 from .calls import InFlight
-from .handshake import open_sync_socket
+from .handshake import SocketSettings, open_sync_socket
 from .wire import DEFAULT_MAX_SIZE
 
 
@@ -50,9 +50,8 @@ class WsClient(TransportClient):
         ping_interval: float | None = 20,
     ):
         self.url = url
-        self._socket = open_sync_socket(
-            url, api_key=api_key, timeout=timeout, ssl=ssl, max_size=max_size, ping_interval=ping_interval
-        )
+        settings = SocketSettings(api_key=api_key, ssl=ssl, max_size=max_size, ping_interval=ping_interval, timeout=timeout)
+        self._socket = open_sync_socket(url, settings)
         self._calls = InFlight(get_codec(codec), timeout=timeout, peer=url, max_size=max_size)
         self._turn = threading.Condition()  # guards _reading; notified whenever an answer lands
         self._reading = False

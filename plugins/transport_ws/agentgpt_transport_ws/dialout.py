@@ -23,12 +23,12 @@ import uuid
 from websockets.exceptions import ConnectionClosed
 
 from agentgpt_core import __version__
-from agentgpt_core.envs.service import EnvService
-from agentgpt_core.kinds import TransportServer
+from agentgpt_core.kinds import Service, TransportServer
 from agentgpt_core.protocol.codecs import JSON
 from agentgpt_core.protocol.errors import MalformedPayload, ProtocolError, TransportError, Unauthorized, error_from_dict
+from agentgpt_core.protocol.names import ENVS, HOST_ID, NUM_ENVS, REGISTER, REGISTERED, VERSION
 
-from .handshake import open_socket
+from .handshake import SocketSettings, open_socket
 from .loop import LoopThread
 from .server import answer_requests
 from .wire import DEFAULT_MAX_SIZE, decode, encode
@@ -47,7 +47,7 @@ def backoff_delay(attempt: int, base: float, cap: float) -> float:
 
 
 class DialOutServer(TransportServer):
-    """Serves ``service`` to the gateway at ``connect``, reconnecting until stopped.
+    """Serves ``service`` to the gateway at ``connect``, reconnecting until stopped (``WsTransport.dial_out``).
 
     ``start()`` returns once the gateway accepted the registration, or after
     ``register_timeout`` seconds while it keeps trying in the background (the trainer
@@ -57,7 +57,7 @@ class DialOutServer(TransportServer):
 
     def __init__(
         self,
-        service: EnvService,
+        service: Service,
         connect: str,
         *,
         api_key: str | None = None,
@@ -74,8 +74,8 @@ class DialOutServer(TransportServer):
         self.service, self.url, self.api_key, self.num_envs = service, connect, api_key, int(num_envs)
         # AGENTGPT_HOST_ID keeps the id across process restarts too, not just reconnects
         self.host_id = host_id or os.environ.get("AGENTGPT_HOST_ID") or f"{socket_module.gethostname()}-{uuid.uuid4().hex[:8]}"
-        self.ssl, self.max_size, self.register_timeout = ssl, max_size, register_timeout
-        self.ping_interval, self.ping_timeout = ping_interval, ping_timeout
+        self.max_size, self.register_timeout = max_size, register_timeout
+        self.settings = SocketSettings(api_key, ssl, max_size, ping_interval, ping_timeout, timeout=register_timeout)
         self.backoff_base, self.backoff_max = backoff_base, backoff_max
         self.registered = threading.Event()  # set while registered with the gateway
         self.registrations = 0  # how many times the gateway accepted this host
@@ -108,15 +108,7 @@ class DialOutServer(TransportServer):
         attempt = 0
         while True:
             try:
-                socket = await open_socket(
-                    self.url,
-                    api_key=self.api_key,
-                    timeout=self.register_timeout,
-                    ssl=self.ssl,
-                    max_size=self.max_size,
-                    ping_interval=self.ping_interval,
-                    ping_timeout=self.ping_timeout,
-                )
+                socket = await open_socket(self.url, self.settings)
             except Unauthorized as exc:
                 log.error("%s", exc)
                 self._fatal = exc
@@ -141,15 +133,10 @@ class DialOutServer(TransportServer):
             attempt += 1
 
     async def _register(self, socket) -> None:
-        hello = {
-            "host_id": self.host_id,
-            "envs": sorted(self.service.allowed),
-            "num_envs": self.num_envs,
-            "version": __version__,
-        }
-        await socket.send(encode(JSON, {"register": hello}))
+        hello = {HOST_ID: self.host_id, ENVS: self.service.offers(), NUM_ENVS: self.num_envs, VERSION: __version__}
+        await socket.send(encode(JSON, {REGISTER: hello}))
         _, reply = decode(await asyncio.wait_for(socket.recv(), self.register_timeout), self.max_size)
         if isinstance(reply.get("error"), dict):
             raise error_from_dict(reply["error"])
-        if "registered" not in reply:
+        if REGISTERED not in reply:
             raise MalformedPayload(f"the gateway answered the registration with {sorted(reply)}")

@@ -21,13 +21,13 @@ from websockets.exceptions import ConnectionClosed
 
 from agentgpt_core.protocol.codecs import Codec, get_codec
 from agentgpt_core.protocol.errors import MalformedPayload, ProtocolError
-from agentgpt_core.remote.gateway import Gateway, HostLink
-
-from agentgpt_core.security import require_key_off_loopback
+from agentgpt_core.protocol.names import ENVS, HOST_ID, NUM_ENVS, REGISTER, REGISTERED, VERSION
+from agentgpt_core.kinds import Gateway, HostLink
+from agentgpt_core.security import BindAddress
 
 from .calls import PendingCalls
-from .handshake import listen_address, socket_options
-from .listener import Listener
+from .handshake import SocketSettings, listen_address
+from .listener import Listener, Listening
 from .wire import DEFAULT_MAX_SIZE, codec_of, decode, encode, error_frame
 
 log = logging.getLogger("agentgpt.ws")
@@ -37,14 +37,12 @@ MAX_HOST_ENVS = 4096
 class WsHostLink(HostLink):
     """A registered dial-out host, called over the socket it opened."""
 
-    pipelined = True  # submit/result: the pool sends every host its step before waiting
-
     def __init__(self, calls: PendingCalls, registration: dict[str, Any], address: str):
         self.calls = calls
-        self.host_id: str = registration["host_id"]
-        self.envs: list[str] = registration["envs"]
-        self.capacity: int = registration["num_envs"]
-        self.version: str = str(registration.get("version", ""))
+        self.host_id: str = registration[HOST_ID]
+        self.envs: list[str] = registration[ENVS]
+        self.capacity: int = registration[NUM_ENVS]
+        self.version: str = str(registration.get(VERSION, ""))
         self.address = address
         self.connected_at = time.time()
 
@@ -52,6 +50,7 @@ class WsHostLink(HostLink):
         return self.calls.call(method, params)
 
     def submit(self, method: str, params: dict[str, Any] | None = None) -> Future:
+        """Send now, without waiting: the pool writes every host its step before it waits for any."""
         return self.calls.submit(method, params)
 
     def result(self, future: Future, method: str = "request") -> Any:
@@ -69,7 +68,7 @@ class WsHostLink(HostLink):
             asyncio.run_coroutine_threadsafe(self.calls.socket.close(1001, "closed by the trainer"), loop)
 
 
-class WsGateway(Gateway):
+class WsGateway(Listening, Gateway):
     """Listens at ``ws://HOST:PORT`` for dial-out env hosts (``Transport.gateway``)."""
 
     def __init__(
@@ -85,29 +84,19 @@ class WsGateway(Gateway):
         ping_timeout: float | None = 20,
         register_timeout: float = 10.0,
     ):
-        host, port = listen_address(listen_url)
-        require_key_off_loopback(host, api_key)
+        address = BindAddress(*listen_address(listen_url), api_key)
         self.codec, self.timeout = get_codec(codec), timeout
         self.max_size, self.register_timeout = max_size, register_timeout
         self._links: dict[str, WsHostLink] = {}
         self._lock = threading.Lock()
-        self._listener = Listener(
-            "agentgpt-ws-gateway", self._handle, host, port,
-            api_key=api_key, ssl=ssl, options=socket_options(max_size, ping_interval, ping_timeout),
-        )  # fmt: skip
-
-    @property
-    def url(self) -> str:
-        return self._listener.url
-
-    def start(self) -> None:
-        self._listener.start()
+        settings = SocketSettings(api_key, ssl, max_size, ping_interval, ping_timeout)
+        self._listener = Listener("agentgpt-ws-gateway", self._handle, address, settings)
 
     def stop(self) -> None:
         if self._listener.running:
             for link in self.hosts():
                 link.calls.fail_all("the gateway stopped")
-        self._listener.stop()
+        super().stop()
 
     def hosts(self) -> list[WsHostLink]:
         with self._lock:
@@ -121,7 +110,7 @@ class WsGateway(Gateway):
             return
         address = "%s:%s" % socket.remote_address[:2] if socket.remote_address else "?"
         calls = PendingCalls(
-            self._listener.loop, socket, self.codec, timeout=self.timeout, peer=f"host {registration['host_id']}", max_size=self.max_size
+            self._listener.loop, socket, self.codec, timeout=self.timeout, peer=f"host {registration[HOST_ID]}", max_size=self.max_size
         )
         link = WsHostLink(calls, registration, address)
         with self._lock:
@@ -131,7 +120,7 @@ class WsGateway(Gateway):
             old.calls.fail_all(f"host {link.host_id} reconnected on a new socket")
             await old.calls.socket.close(1000, "replaced by a newer connection from the same host id")
         log.info("host %s registered from %s: %d x %s", link.host_id, address, link.capacity, ", ".join(link.envs))
-        await socket.send(encode(reply_codec, {"registered": {"host_id": link.host_id}}))
+        await socket.send(encode(reply_codec, {REGISTERED: {HOST_ID: link.host_id}}))
         await calls.read_answers()
         log.info("host %s left (%s)", link.host_id, calls.closed_reason)
 
@@ -143,7 +132,7 @@ class WsGateway(Gateway):
             frame = await asyncio.wait_for(socket.recv(), max(remaining, 0.001))
             try:
                 codec, message = decode(frame, self.max_size)
-                return codec, _valid_registration(message.get("register"))
+                return codec, _valid_registration(message.get(REGISTER))
             except ProtocolError as error:
                 await socket.send(error_frame(codec_of(frame), getattr(error, "request_id", None), error))
 
@@ -151,11 +140,11 @@ class WsGateway(Gateway):
 def _valid_registration(hello: Any) -> dict[str, Any]:
     if not isinstance(hello, dict):
         raise MalformedPayload('this is a gateway: send {"register": {"host_id", "envs", "num_envs"}} first')
-    host_id, envs, num_envs = hello.get("host_id"), hello.get("envs"), hello.get("num_envs")
+    host_id, envs, num_envs = hello.get(HOST_ID), hello.get(ENVS), hello.get(NUM_ENVS)
     if not isinstance(host_id, str) or not 0 < len(host_id) <= 200:
         raise MalformedPayload("register needs a host_id: a non-empty string of at most 200 characters")
     if not isinstance(envs, list) or not all(isinstance(e, str) for e in envs):
         raise MalformedPayload("register needs envs: the list of env names the host serves")
     if isinstance(num_envs, bool) or not isinstance(num_envs, int) or not 1 <= num_envs <= MAX_HOST_ENVS:
         raise MalformedPayload(f"register needs num_envs: an integer from 1 to {MAX_HOST_ENVS}")
-    return {"host_id": host_id, "envs": envs, "num_envs": num_envs, "version": hello.get("version", "")}
+    return {HOST_ID: host_id, ENVS: envs, NUM_ENVS: num_envs, VERSION: hello.get(VERSION, "")}

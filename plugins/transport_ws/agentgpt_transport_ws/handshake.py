@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl as ssl_module
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -26,14 +27,30 @@ from .wire import DEFAULT_MAX_SIZE, HARD_LIMIT_FACTOR
 UNAUTHORIZED_TEXT = "unauthorized: wrong or missing API key (send the header 'Authorization: Bearer KEY')\n"
 
 
-def socket_options(max_size: int, ping_interval: float | None, ping_timeout: float | None) -> dict[str, Any]:
-    """Options both ends share: no compression (arrays do not shrink; CPU does not grow), limits, keep-alive."""
-    return {
-        "compression": None,
-        "max_size": max_size * HARD_LIMIT_FACTOR,
-        "ping_interval": ping_interval,
-        "ping_timeout": ping_timeout,
-    }
+@dataclass(frozen=True)
+class SocketSettings:
+    """How a socket is opened and kept, the same at both ends: key, TLS, size limit, keep-alive."""
+
+    api_key: str | None = None
+    ssl: ssl_module.SSLContext | None = None  # wss:// without one: the system's defaults
+    max_size: int = DEFAULT_MAX_SIZE
+    ping_interval: float | None = 20
+    ping_timeout: float | None = 20
+    timeout: float = 30.0  # for the opening handshake
+
+    def socket_options(self) -> dict[str, Any]:
+        """No compression (arrays do not shrink; CPU does not grow), the hard size limit, keep-alive pings."""
+        return {
+            "compression": None,
+            "max_size": self.max_size * HARD_LIMIT_FACTOR,
+            "ping_interval": self.ping_interval,
+            "ping_timeout": self.ping_timeout,
+        }
+
+    def connect_options(self) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else None
+        tls = {"ssl": self.ssl} if self.ssl is not None else {}
+        return {"additional_headers": headers, "open_timeout": self.timeout, **tls, **self.socket_options()}
 
 
 def check_api_key(api_key: str | None) -> Callable[..., Any]:
@@ -55,44 +72,20 @@ def listen_address(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port if parts.port is not None else (443 if parts.scheme == "wss" else 80)
 
 
-async def open_socket(
-    url: str,
-    *,
-    api_key: str | None,
-    timeout: float,
-    ssl: ssl_module.SSLContext | None = None,
-    max_size: int = DEFAULT_MAX_SIZE,
-    ping_interval: float | None = 20,
-    ping_timeout: float | None = 20,
-) -> ClientConnection:
+async def open_socket(url: str, settings: SocketSettings) -> ClientConnection:
     """Connect to ``url`` on the running loop; Unauthorized on a refused key, TransportError on anything else."""
     try:
-        return await connect(url, **_connect_options(api_key, timeout, ssl, max_size, ping_interval, ping_timeout))
+        return await connect(url, **settings.connect_options())
     except (OSError, InvalidHandshake, asyncio.TimeoutError) as exc:
         raise _refused(url, exc) from None
 
 
-def open_sync_socket(
-    url: str,
-    *,
-    api_key: str | None,
-    timeout: float,
-    ssl: ssl_module.SSLContext | None = None,
-    max_size: int = DEFAULT_MAX_SIZE,
-    ping_interval: float | None = 20,
-    ping_timeout: float | None = 20,
-) -> SyncClientConnection:
-    """The same as ``open_socket``, for a socket the calling threads use directly (``WsClient``)."""
+def open_sync_socket(url: str, settings: SocketSettings) -> SyncClientConnection:
+    """The same, for a socket the calling threads use directly (``WsClient``)."""
     try:
-        return sync_connect(url, legacy=True, **_connect_options(api_key, timeout, ssl, max_size, ping_interval, ping_timeout))
+        return sync_connect(url, legacy=True, **settings.connect_options())
     except (OSError, InvalidHandshake, TimeoutError) as exc:
         raise _refused(url, exc) from None
-
-
-def _connect_options(api_key, timeout, ssl, max_size, ping_interval, ping_timeout) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
-    tls = {"ssl": ssl} if ssl is not None else {}  # wss:// without a context: the system's defaults
-    return {"additional_headers": headers, "open_timeout": timeout, **tls, **socket_options(max_size, ping_interval, ping_timeout)}
 
 
 def _refused(url: str, exc: Exception) -> ProtocolError:

@@ -1,18 +1,20 @@
 """A websockets server on its own event-loop thread, shared by the direct server and the gateway.
 
-Both listen the same way (API key checked at the handshake, same socket options, port 0
-resolved after binding) and stop the same way; only what they do with a socket differs.
+Both listen the same way (API-key rule checked at construction and at the handshake,
+same socket options, port 0 resolved after binding) and stop the same way; only what
+they do with a socket differs. ``Listening`` is what both expose of it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ssl as ssl_module
-from typing import Any, Awaitable, Callable
+from typing import Awaitable, Callable
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 
-from .handshake import check_api_key
+from agentgpt_core.security import BindAddress
+
+from .handshake import SocketSettings, check_api_key
 from .loop import LoopThread
 
 
@@ -20,24 +22,15 @@ class Listener:
     """Accepts sockets at ``host:port`` and hands each to ``handler`` on the loop thread."""
 
     def __init__(
-        self,
-        name: str,
-        handler: Callable[[ServerConnection], Awaitable[None]],
-        host: str,
-        port: int,
-        *,
-        api_key: str | None,
-        ssl: ssl_module.SSLContext | None,
-        options: dict[str, Any],
+        self, name: str, handler: Callable[[ServerConnection], Awaitable[None]], address: BindAddress, settings: SocketSettings
     ):
-        self.name, self.handler, self.host, self.port = name, handler, host, port
-        self.api_key, self.ssl, self.options = api_key, ssl, options
+        self.name, self.handler, self.address, self.settings = name, handler, address, settings
         self.thread: LoopThread | None = None
         self._server: Server | None = None
 
     @property
     def url(self) -> str:
-        return f"{'wss' if self.ssl else 'ws'}://{self.host}:{self.port}"
+        return self.address.url("wss" if self.settings.ssl else "ws")
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -59,7 +52,7 @@ class Listener:
             self.thread.stop()
             self.thread = None
             raise
-        self.port = self._server.sockets[0].getsockname()[1]
+        self.address.port = self._server.sockets[0].getsockname()[1]
 
     def stop(self) -> None:
         """Stop accepting, close every socket, stop the loop; idempotent."""
@@ -75,6 +68,24 @@ class Listener:
         self.thread = self._server = None
 
     async def _listen(self) -> Server:
+        settings = self.settings
         return await serve(
-            self.handler, self.host, self.port, process_request=check_api_key(self.api_key), ssl=self.ssl, **self.options
-        )
+            self.handler, self.address.host, self.address.port, process_request=check_api_key(settings.api_key),
+            ssl=settings.ssl, **settings.socket_options(),
+        )  # fmt: skip
+
+
+class Listening:
+    """A server or gateway that accepts sockets through its ``Listener``."""
+
+    _listener: Listener
+
+    @property
+    def url(self) -> str:
+        return self._listener.url
+
+    def start(self) -> None:
+        self._listener.start()
+
+    def stop(self) -> None:
+        self._listener.stop()

@@ -1,6 +1,6 @@
 """The host's side of a direct connection: ``agentgpt launch --transport ws``.
 
-Every socket is its own EnvService session: envs made on it belong to it and are
+Every socket is its own service session: envs made on it belong to it and are
 closed when it drops, so a trainer that dies leaves nothing running behind.
 Requests on one socket are answered in arrival order on the server's loop; a client
 may still send many before reading (pipelining) and match answers by id.
@@ -15,16 +15,15 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from agentgpt_core.envs.service import EnvService
-from agentgpt_core.kinds import TransportServer
-from agentgpt_core.security import require_key_off_loopback
+from agentgpt_core.kinds import Service, TransportServer
+from agentgpt_core.security import BindAddress
 
-from .handshake import socket_options
-from .listener import Listener
+from .handshake import SocketSettings
+from .listener import Listener, Listening
 from .wire import DEFAULT_MAX_SIZE, answer
 
 
-async def answer_requests(socket: Any, service: EnvService, session: str, max_size: int) -> None:
+async def answer_requests(socket: Any, service: Service, session: str, max_size: int) -> None:
     """Answer every request on ``socket`` until it closes, then close the session's envs."""
     try:
         async for frame in socket:
@@ -37,12 +36,12 @@ async def answer_requests(socket: Any, service: EnvService, session: str, max_si
         service.close_session(session)
 
 
-class WsServer(TransportServer):
+class WsServer(Listening, TransportServer):
     """Listens at ``ws://HOST:PORT`` and serves ``service`` to every client that connects."""
 
     def __init__(
         self,
-        service: EnvService,
+        service: Service,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -52,22 +51,9 @@ class WsServer(TransportServer):
         ping_interval: float | None = 20,
         ping_timeout: float | None = 20,
     ):
-        require_key_off_loopback(host, api_key)
         self.service, self.max_size = service, max_size
-        self._listener = Listener(
-            "agentgpt-ws-server", self._handle, host, port,
-            api_key=api_key, ssl=ssl, options=socket_options(max_size, ping_interval, ping_timeout),
-        )  # fmt: skip
-
-    @property
-    def url(self) -> str:
-        return self._listener.url
-
-    def start(self) -> None:
-        self._listener.start()
-
-    def stop(self) -> None:
-        self._listener.stop()
+        settings = SocketSettings(api_key, ssl, max_size, ping_interval, ping_timeout)
+        self._listener = Listener("agentgpt-ws-server", self._handle, BindAddress(host, port, api_key), settings)
 
     async def _handle(self, socket: ServerConnection) -> None:
         await answer_requests(socket, self.service, f"ws-{uuid.uuid4().hex}", self.max_size)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentgpt_core.envs.service import EnvService
-from agentgpt_core.kinds import Transport, TransportServer
+from agentgpt_core.kinds import Service, Transport
 
 from .client import WsClient
 from .dialout import DialOutServer
@@ -14,26 +13,26 @@ from .server import WsServer
 
 
 class WsTransport(Transport):
-    """WebSocket: a host listens (``server(...)``) or dials out (``server(..., connect=URL)``)."""
+    """WebSocket: a host listens (``server``) or dials out to a gateway (``dial_out``)."""
 
     name = "ws"
     schemes = ("ws", "wss")
 
     def server(
         self,
-        service: EnvService,
+        service: Service,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
         api_key: str | None = None,
-        connect: str | None = None,
-        num_envs: int | None = None,
         **options: Any,
-    ) -> TransportServer:
-        """A listening server, or with ``connect`` a dial-out one (``host``/``port`` then unused)."""
-        if connect:
-            return DialOutServer(service, connect, api_key=api_key, num_envs=num_envs or 1, **options)
+    ) -> WsServer:
         return WsServer(service, host=host, port=port, api_key=api_key, **options)
+
+    def dial_out(
+        self, service: Service, url: str, *, api_key: str | None = None, num_envs: int = 1, **options: Any
+    ) -> DialOutServer:
+        return DialOutServer(service, url, api_key=api_key, num_envs=num_envs, **options)
 
     def client(
         self, url: str, *, api_key: str | None = None, codec: str = "msgpack", timeout: float = 30.0, **options: Any

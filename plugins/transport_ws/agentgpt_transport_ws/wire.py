@@ -15,7 +15,7 @@ from typing import Any
 
 import msgpack
 
-from agentgpt_core.envs.service import EnvService
+from agentgpt_core.kinds import Service
 from agentgpt_core.protocol.codecs import JSON, MSGPACK, Codec
 from agentgpt_core.protocol.errors import MalformedPayload, PayloadTooLarge, ProtocolError
 
@@ -75,7 +75,7 @@ def message_id(message: dict) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def answer(service: EnvService, session: str, frame: Frame, max_size: int) -> Frame | None:
+def answer(service: Service, session: str, frame: Frame, max_size: int) -> Frame | None:
     """The answer to one request frame; None for an error message (errors are never answered)."""
     codec, request_id = codec_of(frame), None
     try:
