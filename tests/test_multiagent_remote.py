@@ -119,3 +119,38 @@ def test_heterogeneous_spaces_are_refused_with_the_agent_named():
     with pytest.raises(errors.InvalidArgument, match="agent 'b' has observation space"):
         svc.handle("make", {"env_name": "mixed"})
     assert svc.handle("make", {"env_name": "poles"})["agents"] == [f"pole_{i}" for i in range(4)]
+
+
+def test_vector_rows_stay_with_their_slots_and_dead_agents_are_not_alive(url):
+    from agentgpt_core import RemoteVectorEnv
+
+    with RemoteVectorEnv(url, "spawn", 2, agent_rows=4) as envs:
+        assert envs.num_envs == 8
+        obs, infos = envs.reset(seed=0)
+        assert infos["alive"].tolist() == [True, True, False, False] * 2
+        seen = []
+        for _ in range(6):
+            obs, reward, terminated, truncated, infos = envs.step(np.ones(8, dtype=np.int64))
+            alive = infos["alive"]
+            # each row always shows its own agent's number (slot order a, b, c1, 7)
+            assert all(obs[row, 1] == row % 4 + 1 for row in np.flatnonzero(alive))
+            seen.append((alive[:4].astype(int).tolist(), terminated[:4].astype(int).tolist(), truncated[:4].astype(int).tolist()))
+        assert seen == [
+            ([1, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]),
+            ([0, 1, 1, 0], [1, 0, 0, 0], [0, 0, 0, 0]),  # a dies, c1 spawns in the same step
+            ([0, 1, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0]),  # 7 spawns
+            ([0, 0, 1, 1], [0, 1, 0, 0], [0, 0, 0, 0]),  # b dies
+            ([1, 1, 0, 0], [0, 0, 0, 0], [0, 0, 1, 1]),  # truncated; the env reset (same step)
+            ([1, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]),
+        ]
+        assert infos["agent_id"][:2].tolist() == ["a", "b"]
+
+
+def test_a_vector_env_with_more_slots_than_rows_says_how_to_fix_it(url):
+    from agentgpt_core import RemoteVectorEnv
+
+    with RemoteVectorEnv(url, "spawn", 1) as envs:  # rows for a and b only
+        envs.reset()
+        envs.step(np.ones(2, dtype=np.int64))
+        with pytest.raises(RuntimeError, match="agent_rows"):
+            envs.step(np.ones(2, dtype=np.int64))

@@ -27,22 +27,24 @@ def _env_spec(value: str) -> EnvSpec:
 
 def open_training_envs(stack: ExitStack, spec: EnvSpec, num_envs: int, *, hosts: tuple[str, ...], listen: str | None,
                        num_hosts: int, transport: str, api_key: str | None, seed: int | None,
-                       listen_num_envs: int | None = None, min_hosts: int = 1, wait_timeout: float = 600.0) -> Any:
+                       listen_num_envs: int | None = None, min_hosts: int = 1, wait_timeout: float = 600.0,
+                       agent_rows: int | None = None) -> Any:
     """The VectorEnv to train on, with everything it started registered on ``stack``.
 
     With ``listen``, ``listen_num_envs`` (None: what the first ``min_hosts`` hosts offer)
     sets the pool's size, and the trainer waits up to ``wait_timeout`` seconds for hosts.
+    For a multi-agent env, ``agent_rows`` is the rows per env (default: its initial agents).
     """
     from ..remote import RemoteVectorEnv
     from .hosts import local_hosts
 
     if listen:
         envs = RemoteVectorEnv.from_hosts(listen, spec.name, listen_num_envs, api_key=api_key,
-                                          min_hosts=min_hosts, wait_timeout=wait_timeout)
+                                          min_hosts=min_hosts, wait_timeout=wait_timeout, agent_rows=agent_rows)
     else:
         urls = list(hosts) or stack.enter_context(local_hosts([str(spec)], num_hosts, transport=transport, api_key=api_key))
         if len(urls) == 1:
-            envs = RemoteVectorEnv(urls[0], spec.name, num_envs, api_key=api_key, seed=seed)
+            envs = RemoteVectorEnv(urls[0], spec.name, num_envs, api_key=api_key, seed=seed, agent_rows=agent_rows)
         else:
             from ..remote.pool import HostPoolVectorEnv
 
@@ -68,12 +70,13 @@ def open_training_envs(stack: ExitStack, spec: EnvSpec, num_envs: int, *, hosts:
 @click.option("--num-hosts", type=int, default=1, show_default=True, help="With no --hosts/--listen: how many local host processes to start.")
 @click.option("--transport", default="http", show_default=True, help="Transport for local hosts.")
 @click.option("--api-key", envvar="AGENTGPT_API_KEY", default=None, help="Key for the env hosts [env: AGENTGPT_API_KEY].")
+@click.option("--agent-rows", type=int, default=None, help="Multi-agent envs: batch rows per env, one per agent slot (default: the env's initial agents).")
 @click.option("--backend", default="local", show_default=True, help="Trainer backend plugin.")
 @click.option("--eval-episodes", type=int, default=20, show_default=True, help="Episodes to evaluate the final policy on (0 to skip).")
 @click.option("--progress/--no-progress", default=True, help="Show the live progress bar.")
 def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, config: Path | None, seed: int | None, resume: bool,
-          hosts: tuple[str, ...], listen: str | None, min_hosts: int, wait_timeout: float, num_hosts: int, transport: str, api_key: str | None, backend: str,
-          eval_episodes: int, progress: bool) -> None:
+          hosts: tuple[str, ...], listen: str | None, min_hosts: int, wait_timeout: float, num_hosts: int, transport: str, api_key: str | None, agent_rows: int | None,
+          backend: str, eval_episodes: int, progress: bool) -> None:
     """Train the GPT actor-critic policy on remote (or local) simulators."""
     from ..train import load_hyperparameters
 
@@ -84,7 +87,7 @@ def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, conf
     with ExitStack() as stack:
         envs = open_training_envs(stack, spec, hp.num_envs, hosts=hosts, listen=listen, num_hosts=num_hosts,
                                   transport=transport, api_key=api_key, seed=hp.seed, listen_num_envs=num_envs,
-                                  min_hosts=min_hosts, wait_timeout=wait_timeout)
+                                  min_hosts=min_hosts, wait_timeout=wait_timeout, agent_rows=agent_rows)
         result = trainer.train(envs, hp, out, resume=resume, progress=progress)
     click.echo(f"trained {result.global_step} env steps in {result.wall_seconds:.0f}s; policy: {out}")
     if eval_episodes and spec.adapter == "gym" and not hosts and not listen:
