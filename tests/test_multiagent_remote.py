@@ -4,6 +4,7 @@ agents that die and spawn with consistent slots, and typed errors that name the 
 from __future__ import annotations
 
 import warnings
+from contextlib import closing
 
 import numpy as np
 import pytest
@@ -154,3 +155,29 @@ def test_a_vector_env_with_more_slots_than_rows_says_how_to_fix_it(url):
         envs.step(np.ones(2, dtype=np.int64))
         with pytest.raises(RuntimeError, match="agent_rows"):
             envs.step(np.ones(2, dtype=np.int64))
+
+
+def test_a_host_pool_of_multi_agent_hosts_gives_every_env_its_block_of_rows():
+    from agentgpt_core.builtins.transport_memory import MemoryTransport
+    from agentgpt_core.remote.pool import HostPoolVectorEnv
+
+    servers = [MemoryTransport().server(EnvService(SPECS), name=name) for name in ("ma1", "ma2")]
+    for server in servers:
+        server.start()
+    try:
+        pool = HostPoolVectorEnv.from_urls(["memory://ma1", "memory://ma2"], "spawn", 1, agent_rows=4)
+        with closing(pool):
+            assert pool.num_envs == 8 and pool.agent_rows is not None
+            obs, infos = pool.reset(seed=0)
+            assert infos["alive"].tolist() == [True, True, False, False] * 2
+            for _ in range(3):
+                obs, reward, terminated, truncated, infos = pool.step(np.ones(8, dtype=np.int64))
+            assert infos["alive"].tolist() == [False, True, True, True] * 2
+            assert infos["agent_id"].tolist() == [None, "b", "c1", 7] * 2
+            servers[1].stop()  # the second host leaves: its live rows end, truncated
+            obs, reward, terminated, truncated, infos = pool.step(np.ones(8, dtype=np.int64))
+            assert infos["alive"].tolist() == [False, False, True, True] + [False] * 4
+            assert truncated[4:].tolist() == [False, True, True, True]
+    finally:
+        for server in servers:
+            server.stop()

@@ -50,7 +50,7 @@ def open_training_envs(stack: ExitStack, spec: EnvSpec, num_envs: int, *, hosts:
 
             if num_envs % len(urls):
                 raise click.UsageError(f"--num-envs {num_envs} must divide evenly over {len(urls)} hosts")
-            envs = HostPoolVectorEnv.from_urls(urls, spec.name, num_envs // len(urls), api_key=api_key)
+            envs = HostPoolVectorEnv.from_urls(urls, spec.name, num_envs // len(urls), api_key=api_key, agent_rows=agent_rows)
     stack.callback(envs.close)
     return envs
 

@@ -82,13 +82,20 @@ class RowsStep:
         self.truncated = np.zeros(n, bool)
         self.alive = np.zeros(n, bool)
         self.final_obs = np.full(n, None, dtype=object)
+        self._written: set[int] = set()
 
     def add(self, envs: list[int], result: dict) -> None:
         """A vector answer (each field one entry per env) for ``envs``."""
         for i, env in enumerate(envs):
+            self._written.add(env)
             self._add_env(env, {key: value[i] for key, value in result.items() if isinstance(value, list)})
 
-    def lose(self, envs: list[int]) -> None:
+    def begin(self, envs: list[int], first: dict) -> None:
+        """Envs a host took over this step: rows its predecessor left end, then the first reset's rows."""
+        self._lose(envs)
+        self.add(envs, first)
+
+    def _lose(self, envs: list[int]) -> None:
         """Envs whose host left: their live rows end (truncated), their observation is filler."""
         for env in envs:
             for row in self._env_rows(env):
@@ -117,6 +124,7 @@ class RowsStep:
 
     def finish(self) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
         rows = self.rows
+        self._lose([env for env in range(rows.num_envs) if env not in self._written])
         obs = concatenate(rows.space, self.obs, create_empty_array(rows.space, rows.num_rows))
         rows.alive = self.alive.copy()
         ids = np.full(rows.num_rows, None, dtype=object)
