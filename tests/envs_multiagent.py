@@ -106,6 +106,22 @@ class MultiCartPole(ParallelEnv):
             pole.close()
 
 
+class Respawning(SpawnAndDie):
+    """Unity-style: agent ``a`` ends its own episode every 2 steps and must act again at once (same id);
+    its terminal observation comes in its info as ``final_observation``. ``b`` plays on."""
+
+    def step(self, actions):
+        self.t += 1
+        ended = self.t % 2 == 0
+        observations = {a: self._obs(a) for a in self.agents}
+        infos = {a: {} for a in self.agents}
+        if ended:
+            infos["a"] = {"final_observation": observations["a"], "final_info": {"lap": self.t}}
+            observations["a"] = np.array([0, 1], np.float32)  # the first observation of its next episode
+        rewards = {a: float(actions[a]) for a in self.agents}
+        return observations, rewards, {"a": ended, "b": False}, {"a": False, "b": False}, infos
+
+
 class Mixed(SpawnAndDie):
     """Agents with different observation spaces: refused at make."""
 
@@ -119,6 +135,10 @@ def spawn_and_die():
 
 def multi_cartpole(num_agents: int = 4, max_steps: int = 200):
     return MultiCartPole(num_agents, max_steps)
+
+
+def respawning():
+    return Respawning()
 
 
 def mixed_spaces():

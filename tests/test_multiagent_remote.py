@@ -24,6 +24,7 @@ SPECS = [
     f"poles=pettingzoo:{M}:multi_cartpole",
     f"aec=pettingzoo:{M}:aec_cartpoles",
     f"mixed=pettingzoo:{M}:mixed_spaces",
+    f"respawn=pettingzoo:{M}:respawning",
 ]
 
 
@@ -181,3 +182,15 @@ def test_a_host_pool_of_multi_agent_hosts_gives_every_env_its_block_of_rows():
     finally:
         for server in servers:
             server.stop()
+
+
+def test_an_agent_that_ends_and_must_act_again_in_the_same_step_keeps_its_slot_live():
+    svc = EnvService(SPECS)
+    svc.handle("make", {"env_name": "respawn"})
+    svc.handle("reset")
+    svc.handle("step", {"action": [1, 1]})
+    step = svc.handle("step", {"action": [1, 1]})
+    assert step["terminated"] == [True, False] and "new_episode" not in step
+    assert step["final_observation"][0].tolist() == [2.0, 1.0] and step["final_info"][0] == {"lap": 2}
+    assert step["observation"][0].tolist() == [0.0, 1.0]  # its next episode's first observation: it acts again
+    assert svc.handle("step", {"action": [1, 1]})["reward"] == [1.0, 1.0]
