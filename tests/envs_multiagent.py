@@ -67,11 +67,15 @@ class SpawnAndDie(ParallelEnv):
 
 class MultiCartPole(ParallelEnv):
     """``num_agents`` agents, each balancing its own CartPole; an agent is done when its pole falls,
-    the episode when every agent is done (so agents finish at different times)."""
+    the episode when every agent is done (so agents finish at different times).
+
+    With ``respawn``, a fallen pole is reset at once and its agent acts again in the same
+    step (Unity-style; the terminal observation goes in its info), so all agents always act."""
 
     metadata = {"name": "multi_cartpole_v0", "render_modes": []}
 
-    def __init__(self, num_agents: int = 4, max_steps: int = 200):
+    def __init__(self, num_agents: int = 4, max_steps: int = 200, respawn: bool = False):
+        self.respawn = respawn
         self.possible_agents = [f"pole_{i}" for i in range(num_agents)]
         self.agents: list = []
         self.max_steps = max_steps
@@ -96,8 +100,13 @@ class MultiCartPole(ParallelEnv):
         out = [{}, {}, {}, {}, {}]
         for agent in self.agents:
             obs, reward, terminated, truncated, info = self._poles[agent].step(int(actions[agent]))
+            if self.respawn and (terminated or truncated):
+                info = {"final_observation": obs}
+                obs, _ = self._poles[agent].reset()
             for store, value in zip(out, (obs, float(reward), bool(terminated), bool(truncated), info)):
                 store[agent] = value
+        if self.respawn:
+            return tuple(out)
         self.agents = [a for a in self.agents if not (out[2][a] or out[3][a])]
         return tuple(out)
 
@@ -133,8 +142,8 @@ def spawn_and_die():
     return SpawnAndDie()
 
 
-def multi_cartpole(num_agents: int = 4, max_steps: int = 200):
-    return MultiCartPole(num_agents, max_steps)
+def multi_cartpole(num_agents: int = 4, max_steps: int = 200, respawn: bool = False):
+    return MultiCartPole(num_agents, max_steps, respawn)
 
 
 def respawning():
