@@ -54,8 +54,9 @@ def test_remote_parallel_env_passes_parallel_api_test(url, env_name):
         assert env.observation_space(env.possible_agents[0]).shape
 
 
-def test_agents_that_die_and_spawn_keep_their_slots_and_ids(url):
-    with RemoteParallelEnv(url, "spawn") as env:
+@pytest.mark.parametrize("codec", ["msgpack", "json"])
+def test_agents_that_die_and_spawn_keep_their_slots_and_ids(url, codec):
+    with RemoteParallelEnv(url, "spawn", codec=codec) as env:
         for episode in range(2):
             obs, infos = env.reset(seed=episode)
             assert env.agents == ["a", "b"] and infos["a"] == {"born": 0}
