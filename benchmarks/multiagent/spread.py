@@ -34,6 +34,8 @@ import numpy as np
 
 ENV = "pettingzoo:mpe2.simple_spread_v3"
 WINDOW = 20  # agent-episodes averaged, as the trainer's metrics do
+SMOOTH = 10  # curve points in the plot's running mean
+TAIL = 0.1  # the summary's "end of budget" figure: the mean of the curve over its last 10% of steps
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -114,8 +116,10 @@ def plot(results: dict, path: Path) -> None:
     figure, axes = plt.subplots(figsize=(7, 4))
     for name, color in (("agentgpt", "tab:blue"), ("sb3_supersuit", "tab:orange")):
         for seed, run in results[name].items():
-            steps, values = zip(*run["curve"]) if run["curve"] else ((), ())
-            axes.plot(steps, values, color=color, alpha=0.8, label=f"{name} (seed {seed})")
+            steps, values = (np.array(v) for v in zip(*run["curve"]))
+            smooth = np.array([values[max(0, i - SMOOTH + 1) : i + 1].mean() for i in range(len(values))])
+            axes.plot(steps, values, color=color, alpha=0.2)
+            axes.plot(steps, smooth, color=color, label=f"{name} (seed {seed}), running mean of {SMOOTH}")
     axes.axhline(results["random"], color="grey", linestyle="--", label="random")
     axes.set_xlabel("agent steps")
     axes.set_ylabel(f"mean per-agent episode return (last {WINDOW})")
@@ -125,23 +129,48 @@ def plot(results: dict, path: Path) -> None:
     figure.savefig(path, dpi=100)
 
 
+def summarize(results: dict) -> str:
+    """A markdown table of the recorded curves: start, end of budget (last 10% of steps), wall time."""
+    lines = [f"simple_spread N=3, {results['steps']} agent steps per learner; random play: {results['random']:.1f}", "",
+             "| learner | seed | first 10% of steps | last 10% of steps | final window | wall s |",
+             "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for name in ("agentgpt", "sb3_supersuit"):
+        for seed, run in sorted(results[name].items()):
+            steps, values = (np.array(v) for v in zip(*run["curve"]))
+            head = values[steps <= TAIL * results["steps"]].mean()
+            tail = values[steps >= (1 - TAIL) * results["steps"]].mean()
+            lines.append(f"| {name} | {seed} | {head:.1f} | {tail:.1f} | {run['final']:.1f} | {run['seconds']} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=150_000, help="agent steps per learner and seed")
     parser.add_argument("--seeds", default="1")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/multiagent/results"))
+    parser.add_argument("--report-only", action="store_true", help="redo the table and plot from OUT/spread.json")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    recorded = args.out / "spread.json"
     seeds = [int(s) for s in args.seeds.split(",")]
     results: dict = {"steps": args.steps, "random": random_return(), "agentgpt": {}, "sb3_supersuit": {}}
+    if recorded.exists():  # keep the seeds already recorded for this budget; add the new ones
+        old = json.loads(recorded.read_text())
+        if old["steps"] == args.steps or args.report_only:
+            results = old
+    if args.report_only:
+        seeds = []
     print(f"random: {results['random']:.1f}", flush=True)
     for seed in seeds:
-        results["agentgpt"][seed] = run_agentgpt(args.steps, seed, args.out / "runs")
-        print(f"agentgpt seed {seed}: {results['agentgpt'][seed]['final']:.1f} in {results['agentgpt'][seed]['seconds']} s", flush=True)
-        results["sb3_supersuit"][seed] = run_sb3(args.steps, seed)
-        print(f"sb3 seed {seed}: {results['sb3_supersuit'][seed]['final']:.1f} in {results['sb3_supersuit'][seed]['seconds']} s", flush=True)
-    (args.out / "spread.json").write_text(json.dumps(results, indent=1) + "\n")
+        results["agentgpt"][str(seed)] = run_agentgpt(args.steps, seed, args.out / "runs")
+        print(f"agentgpt seed {seed}: {results['agentgpt'][str(seed)]['final']:.1f} in {results['agentgpt'][str(seed)]['seconds']} s", flush=True)
+        results["sb3_supersuit"][str(seed)] = run_sb3(args.steps, seed)
+        print(f"sb3 seed {seed}: {results['sb3_supersuit'][str(seed)]['final']:.1f} in {results['sb3_supersuit'][str(seed)]['seconds']} s", flush=True)
+    recorded.write_text(json.dumps(results, indent=1) + "\n")
     plot(results, args.out / "spread.png")
+    table = summarize(results)
+    (args.out / "spread.md").write_text(table)
+    print(table)
 
 
 if __name__ == "__main__":
