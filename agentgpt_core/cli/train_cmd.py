@@ -56,7 +56,7 @@ def open_training_envs(stack: ExitStack, spec: EnvSpec, num_envs: int, *, hosts:
 
 
 @click.command()
-@click.option("--env", "env", required=True, metavar="SPEC", help="Env to learn: gym:CartPole-v1, ALIAS=gym:pkg.mod:factory, or a name the hosts serve.")
+@click.option("--env", "env", required=True, metavar="SPEC", help="Env to learn: gym:CartPole-v1, ALIAS=gym:pkg.mod:factory, pettingzoo:pkg.module, or a name the hosts serve.")
 @click.option("--num-envs", type=int, default=None, help="Parallel envs in total (default: the config's num_envs).")
 @click.option("--max-steps", type=int, default=None, help="Env steps to train for.")
 @click.option("--out", "out", type=click.Path(path_type=Path), default=Path("runs/latest"), show_default=True, help="Run directory.")
