@@ -66,6 +66,7 @@ class HostPoolVectorEnv(VectorEnv):
         self._executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="agentgpt-pool")
         self._members: dict[str, _Member] = {}
         self._refused: weakref.WeakSet[HostLink] = weakref.WeakSet()
+        self._spares: set[str] = set()  # host ids told they wait as spares (said once each)
         self._started = self._closed = False
         self.single_observation_space = self.single_action_space = None
         try:
@@ -164,12 +165,11 @@ class HostPoolVectorEnv(VectorEnv):
             Method.RESET, lambda m: {ENV_KEY: m.env_key, SEED: _seeds(seed, m.slots), OPTIONS: options}
         ):
             batch.add(member.slots, result)
-        if self.agent_rows is not None:
-            self._started = True
-            self._obs, *_, infos = batch.finish()
-            return self._obs, infos
         self._started = True
-        self._obs, infos = batch.finish()
+        if self.agent_rows is not None:
+            self._obs, *_, infos = batch.finish()
+        else:
+            self._obs, infos = batch.finish()
         return self._obs, infos
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
@@ -216,6 +216,13 @@ class HostPoolVectorEnv(VectorEnv):
             slots = self._slots.claim(link.host_id, link.capacity)
             if slots:
                 joins.append((link, slots, self._executor.submit(self._make, link, len(slots), self._started)))
+                self._spares.discard(link.host_id)
+                if len(slots) < link.capacity:
+                    log.info("host %s offers %d envs but only %d of the %d rows were free: it runs %d, %d stay idle",
+                             link.host_id, link.capacity, len(slots), self.num_envs, len(slots), link.capacity - len(slots))
+            elif link.host_id not in self._spares:
+                self._spares.add(link.host_id)
+                log.info("host %s offers %d envs but all %d rows are held: it waits as a spare", link.host_id, link.capacity, self.num_envs)
         return joins
 
     def _make(self, link: HostLink, count: int, reset: bool) -> tuple[dict, dict | None]:
