@@ -46,14 +46,16 @@ from ..protocol.names import (
 )
 from ..protocol.spaces import space_to_dict
 from .served import ServedEnv
+from .served_agents import serve
 from .specs import EnvSpec
 
 
 def builtin_adapters() -> dict[str, EnvAdapter]:
-    """The adapters of the core itself (``gym:``), for a service built without a plugin manager."""
+    """The adapters of the core itself (``gym:``, ``pettingzoo:``), for a service built without a plugin manager."""
     from ..builtins.env_gym import GymAdapter
+    from ..builtins.env_pettingzoo import PettingZooAdapter
 
-    return {GymAdapter.name: GymAdapter()}
+    return {GymAdapter.name: GymAdapter(), PettingZooAdapter.name: PettingZooAdapter()}
 
 
 class EnvService(Service):
@@ -133,7 +135,7 @@ class EnvService(Service):
         autoreset = params.get(AUTORESET, True)
         if not isinstance(autoreset, bool):
             raise InvalidArgument("autoreset must be true or false")
-        return self._register(ServedEnv(_new_key(), spec.name, env, seed=_seed(params), autoreset=autoreset), session)
+        return self._register(serve(_new_key(), spec.name, env, seed=_seed(params), autoreset=autoreset), session)
 
     def _make_vec(self, params: dict, session: str) -> dict:
         spec, kwargs = self._requested(params)
@@ -141,7 +143,7 @@ class EnvService(Service):
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or not 1 <= num_envs <= self.max_num_envs:
             raise InvalidArgument(f"num_envs must be an integer from 1 to {self.max_num_envs}, got {num_envs!r}")
         env = self._adapter(spec.adapter).make_vec(spec.target, num_envs, **kwargs)
-        return self._register(ServedEnv(_new_key(), spec.name, env, seed=_seed(params)), session)
+        return self._register(serve(_new_key(), spec.name, env, seed=_seed(params)), session)
 
     def _reset(self, params: dict, session: str) -> dict:
         served = self._lookup(params, session)

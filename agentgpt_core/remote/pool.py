@@ -24,8 +24,9 @@ from gymnasium.vector.utils import batch_space, create_empty_array
 from .. import batches
 from ..kinds import Gateway, HostLink
 from ..protocol.errors import EnvError, ProtocolError, TransportError
-from ..protocol.names import ACTION, ACTION_SPACE, ENV_KEY, ENV_NAME, KWARGS, NUM_ENVS, OBSERVATION_SPACE, OPTIONS, SEED, Method
+from ..protocol.names import ACTION, ACTION_SPACE, AGENTS, ENV_KEY, ENV_NAME, KWARGS, NUM_ENVS, OBSERVATION_SPACE, OPTIONS, SEED, Method
 from ..protocol.spaces import space_from_dict
+from .agent_rows import AgentRows
 from .assembly import ResetBatch, StepBatch
 from .fanout import fan_out
 from .slot_table import SlotTable
@@ -55,9 +56,11 @@ class HostPoolVectorEnv(VectorEnv):
         min_hosts: int = 1,
         wait_timeout: float | None = 60.0,
         owns_source: bool = True,
+        agent_rows: int | None = None,
         **make_kwargs: Any,
     ):
         self.url, self.env_id = source.url, env_id
+        self._agent_rows_wanted, self.agent_rows = agent_rows, None  # multi-agent: AgentRows (agent_rows.py)
         self._source, self._owns_source = source, owns_source
         self._make_params = {ENV_NAME: env_id, KWARGS: make_kwargs}
         self._executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="agentgpt-pool")
@@ -74,6 +77,7 @@ class HostPoolVectorEnv(VectorEnv):
                 )
             self.num_envs = int(num_envs or sum(link.capacity for link in live))
             self._slots = SlotTable(self.num_envs)
+            self._pool_envs = self.num_envs
             for link, slots, future in self._start_joins(live):
                 self._finish_join(link, slots, future)
             if self.single_observation_space is None:
@@ -81,6 +85,8 @@ class HostPoolVectorEnv(VectorEnv):
         except BaseException:
             self._shutdown()
             raise
+        if self.agent_rows is not None:
+            self.num_envs = self.agent_rows.num_rows
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
@@ -154,22 +160,26 @@ class HostPoolVectorEnv(VectorEnv):
         self._drop_departed()
         for link, slots, future in self._start_joins(self._newcomers()):
             self._finish_join(link, slots, future)
-        batch = ResetBatch(self.single_observation_space, self.num_envs)
+        batch = self.agent_rows.start() if self.agent_rows else ResetBatch(self.single_observation_space, self.num_envs)
         for member, result in self._call_members(
             Method.RESET, lambda m: {ENV_KEY: m.env_key, SEED: _seeds(seed, m.slots), OPTIONS: options}
         ):
             batch.add(member.slots, result)
         self._started = True
-        self._obs, infos = batch.finish()
+        if self.agent_rows is not None:
+            self._obs, *_, infos = batch.finish()
+        else:
+            self._obs, infos = batch.finish()
         return self._obs, infos
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
         self._drop_departed()
         joins = self._start_joins(self._newcomers())
-        batch = StepBatch(self.single_observation_space, self.num_envs, self._obs)
-        for member, result in self._call_members(
-            Method.STEP, lambda m: {ENV_KEY: m.env_key, ACTION: batches.take(actions, m.slots)}
-        ):
+        if self.agent_rows is not None:
+            batch, take = self.agent_rows.start(), self.agent_rows.actions
+        else:
+            batch, take = StepBatch(self.single_observation_space, self.num_envs, self._obs), batches.take
+        for member, result in self._call_members(Method.STEP, lambda m: {ENV_KEY: m.env_key, ACTION: take(actions, m.slots)}):
             batch.add(member.slots, result)
         for link, slots, future in joins:
             first = self._finish_join(link, slots, future)
@@ -231,6 +241,10 @@ class HostPoolVectorEnv(VectorEnv):
             return None
         if self.single_observation_space is None:
             self.single_observation_space, self.single_action_space = observation_space, action_space
+            if description.get(AGENTS) is not None:
+                agents = description[AGENTS]
+                rows = self._agent_rows_wanted or len(agents)
+                self.agent_rows = AgentRows(observation_space, self._pool_envs, rows, agents)
         elif (observation_space, action_space) != (self.single_observation_space, self.single_action_space):
             self._executor.submit(link.call, Method.CLOSE, {ENV_KEY: description[ENV_KEY]})
             self._refuse(link, slots, f"its {self.env_id!r} has other spaces than the pool's")
