@@ -60,6 +60,24 @@ def rewards(value: Any, count: int) -> list[float | None]:
     return out
 
 
+def box_batch(space: spaces.Space, value: Any, count: int) -> np.ndarray | None:
+    """The fast path: every agent's Box observation at once, or None to check them one by one.
+
+    One array conversion and one finiteness check for the whole call; anything unusual
+    (a ``None``, a wrong shape, a NaN) falls back to ``observation`` per agent, which
+    names the agent at fault.
+    """
+    if not isinstance(space, spaces.Box):
+        return None
+    try:
+        array = np.asarray(value, dtype=np.float32)
+    except (TypeError, ValueError):
+        return None
+    if array.shape != (count,) + space.shape or not np.isfinite(array).all():
+        return None
+    return array
+
+
 def observation(space: spaces.Space, value: Any, where: str) -> Any:
     """One observation checked against ``space`` (shape, finiteness, range for discrete parts)."""
     if isinstance(space, spaces.Box):

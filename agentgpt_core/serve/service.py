@@ -141,15 +141,20 @@ class InferenceService:
     def _select_action(self, session, agent_ids, observations, terminated_agent_ids=None, rewards=None, deterministic=True):
         ids = inputs.agent_ids(agent_ids)
         terminated = [] if terminated_agent_ids is None else inputs.agent_ids(terminated_agent_ids, "terminated_agent_ids")
-        observed = inputs.per_agent(observations, len(ids), "observations")
+        observed = observations if isinstance(observations, np.ndarray) and len(observations) == len(ids) else inputs.per_agent(observations, len(ids), "observations")
         given_rewards = [None] * len(ids) if rewards is None else inputs.rewards(rewards, len(ids))
         if not isinstance(deterministic, bool):
             raise InvalidArgument(f"deterministic must be true or false, got {deterministic!r}")
-        present = [i for i, obs in enumerate(observed) if obs is not None]
-        checked = [inputs.observation(self.observation_space, observed[i], f"observations[{i}] (agent {ids[i]!r})") for i in present]
+        every = inputs.box_batch(self.observation_space, observed, len(ids))
+        if every is not None:
+            present, stacked = list(range(len(ids))), every
+        else:
+            present = [i for i, obs in enumerate(observed) if obs is not None]
+            checked = [inputs.observation(self.observation_space, observed[i], f"observations[{i}] (agent {ids[i]!r})") for i in present]
+            stacked = inputs.batch(self.observation_space, checked) if checked else None
         flat = np.zeros((0, self.policy.obs_dim), np.float32)
-        if checked:
-            flat = self.policy.obs_normalizer.normalize(self.policy.flatten_observations(inputs.batch(self.observation_space, checked)))
+        if stacked is not None:
+            flat = self.policy.obs_normalizer.normalize(self.policy.flatten_observations(stacked))
         acting = [ids[i] for i in present]
         slots, generations, windows, control = self.agents.step(session, terminated, acting, flat, [given_rewards[i] for i in present])
         if not acting:
