@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml) $(EXAMPLE_PLUGIN)/
 	# The CPU build of torch first: a looser requirement would pull GBs of CUDA packages.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	# The core with every extra, every plugin, and the plugin-author example the tests discover.
-	$(BIN)/python -m pip install --quiet -e ".[train,test,pettingzoo]" $(foreach p,$(PLUGINS),-e "$(p)[test]") -e $(EXAMPLE_PLUGIN)
+	$(BIN)/python -m pip install --quiet -e ".[train,serve,test,pettingzoo]" $(foreach p,$(PLUGINS),-e "$(p)[test]") -e $(EXAMPLE_PLUGIN)
 	touch $(STAMP)
 
 install: $(STAMP)
