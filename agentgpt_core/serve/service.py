@@ -18,6 +18,7 @@ checked whole before anything changes (inputs.py); every failure is a typed
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -160,7 +161,7 @@ class InferenceService:
         if not acting:
             return {"actions": [None] * len(ids)}
         det = np.full(len(acting), deterministic)
-        if self.batcher is not None:
+        if self.batcher is not None and not _on_event_loop():
             raw = self.batcher.decide(windows, det, control, session)
         else:
             raw = self.decider.decide(stack_windows([windows]), det, control)
@@ -228,6 +229,19 @@ class InferenceService:
         if isinstance(space, _ARRAY_SPACES):
             return np.stack([np.asarray(s, space.dtype) for s in samples])
         return [_plain(s) for s in samples]
+
+
+def _on_event_loop() -> bool:
+    """Whether this call runs on an asyncio loop's thread (a transport answering inline).
+
+    Such a call must not wait for company: while it waits it holds the loop, so the
+    calls it waits for cannot arrive. It runs its own forward pass instead.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _plain(value: Any) -> Any:

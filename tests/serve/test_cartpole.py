@@ -52,3 +52,22 @@ def test_the_control_value_is_a_difficulty_knob(cartpole_run):
         means = [np.mean(bench.play_level(api, level, 20)) for level in (0.0, 0.5, 1.0)]
     service.close()
     assert means[0] < 40 and means[0] < means[1] < means[2] and means[2] >= 475, means
+
+
+def test_the_docs_onnx_example_balances_the_pole(cartpole_run, tmp_path, monkeypatch, capsys):
+    """docs/serving.md's hand-driven ONNX loop, run as written on the exported policy."""
+    import re
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from agentgpt_core.cli import cli
+
+    result = CliRunner().invoke(cli, ["export", "--policy", str(cartpole_run), "--format", "onnx", "--out", str(tmp_path / "cartpole.onnx")])
+    assert result.exit_code == 0, result.output
+    doc = (Path(__file__).parents[2] / "docs" / "serving.md").read_text()
+    code = re.search(r"<!-- onnx-example.*?-->\n```python\n(.*?)```", doc, re.S).group(1)
+    assert len(code.strip().splitlines()) <= 25
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "docs/serving.md", "exec"), {})
+    assert float(capsys.readouterr().out.split()[-1]) >= 475

@@ -246,3 +246,21 @@ def _as_space(space, action):
     if isinstance(space, spaces.Tuple):
         return (np.int64(action[0]), np.asarray(action[1], np.float32))
     return np.asarray(action, space.dtype)
+
+
+def test_a_call_on_an_event_loop_never_waits_for_the_batch_window():
+    """A transport that answers on its loop thread (WebSocket) must not hold the loop for a window."""
+    import asyncio
+
+    svc = InferenceService(make_policy(), batch_window_s=1.0)
+    for s in ("a", "b"):  # two recent sessions: a thread caller would wait for the other
+        svc.handle("get_agent_ids", {}, s)
+        svc.batcher._last_seen[s] = time.monotonic()
+
+    async def on_loop():
+        start = time.perf_counter()
+        select(svc, [0], obs(0), session="a")
+        return time.perf_counter() - start
+
+    assert asyncio.run(on_loop()) < 0.5
+    svc.close()
