@@ -24,7 +24,6 @@ from gymnasium import spaces
 from gymnasium.vector.utils import concatenate, create_empty_array
 
 from ..protocol.spaces import space_from_dict
-from . import errors as _errors  # noqa: F401  (registers too_many_agents so it is re-raised typed)
 
 INVOCATIONS = "invocations"
 _ARRAY_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)

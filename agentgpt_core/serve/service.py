@@ -28,8 +28,10 @@ from gymnasium import spaces
 from gymnasium.vector.utils import batch_space, iterate
 
 from .. import __version__
+from ..kinds import Service
 from ..policy import GPTActorCritic, load_policy
 from ..protocol.errors import InvalidArgument, MalformedPayload, ProtocolError, UnknownMethod
+from ..protocol.names import DEFAULT_SESSION
 from ..protocol.spaces import space_to_dict
 from . import inputs
 from .agents import AgentTable
@@ -51,11 +53,10 @@ ACTIONS = (
     "status",
 )
 METHODS = (INVOCATIONS, PING, *ACTIONS)
-DEFAULT_SESSION = "default"
 _ARRAY_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
 
 
-class InferenceService:
+class InferenceService(Service):
     """Serves one policy: per-agent contexts, batched forward passes, control values."""
 
     methods = METHODS
