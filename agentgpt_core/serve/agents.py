@@ -34,7 +34,6 @@ SWEEP_EVERY_S = 1.0
 class Agent:
     control: float | None  # None: the session's default
     slot: int | None = None  # None: no context (never observed, or terminated)
-    generation: int = 0  # bumped whenever the slot's history restarts, so late results are dropped
     last_used: float = 0.0
 
 
@@ -48,6 +47,9 @@ class AgentTable:
         self._agents: dict[tuple[str, AgentId], Agent] = {}
         self._session_control: dict[str, float] = {}
         self._free: list[int] = list(range(self.contexts.capacity - 1, -1, -1))
+        # A slot's epoch changes whenever it is taken or given back, so an action decided for
+        # an agent that ended (or left) while its forward pass ran is not recorded.
+        self._epoch = np.zeros(self.contexts.capacity, np.int64)
         self._next_sweep = 0.0
 
     # -- lookups ----------------------------------------------------------------
@@ -115,42 +117,39 @@ class AgentTable:
         terminated agents start a fresh context); each reward enters its agent's token.
 
         All or nothing: the agent cap is checked before anything changes. Returns
-        ``(slots, generations, windows, control values)`` for the forward pass.
+        ``(slots, epochs, windows, control values)`` for the forward pass and ``record``.
         """
         with self.lock:
             now = time.monotonic()
             self._make_room(session, ids, now)
             self.terminate(session, terminated)
             default = self._session_control.get(session, self.default_control)
-            slots, generations, control, fresh = [], [], [], set()
+            slots, control, fresh = np.empty(len(ids), np.int64), np.empty(len(ids)), set()
+            agents = self._agents
             for i, aid in enumerate(ids):
-                agent = self._agents.setdefault((session, aid), Agent(control=None))
+                agent = agents.get((session, aid))
+                if agent is None:
+                    agent = agents[(session, aid)] = Agent(control=None)
                 if agent.slot is None:  # a new episode: no previous action or reward to carry
                     agent.slot = self._take_slot()
-                    agent.generation += 1
                     fresh.add(i)
                 agent.last_used = now
-                slots.append(agent.slot)
-                generations.append(agent.generation)
-                control.append(default if agent.control is None else agent.control)
-            slot_array = np.asarray(slots, np.int64)
+                slots[i] = agent.slot
+                control[i] = default if agent.control is None else agent.control
             given = [i for i, r in enumerate(rewards) if r is not None and i not in fresh]
             if given:
-                self.contexts.set_rewards(slot_array[given], np.asarray([rewards[i] for i in given], np.float32))
-            self.contexts.observe(slot_array, flat_obs)
-            return slot_array, np.asarray(generations), self.contexts.windows(slot_array), np.asarray(control, np.float64)
+                self.contexts.set_rewards(slots[given], np.asarray([rewards[i] for i in given], np.float32))
+            windows = self.contexts.observe(slots, flat_obs)
+            return slots, self._epoch[slots], windows, control
 
-    def record(self, session: str, ids: list[AgentId], generations: np.ndarray, raw_action: np.ndarray) -> None:
-        """Remember the actions taken, for agents whose context did not restart meanwhile."""
+    def record(self, slots: np.ndarray, epochs: np.ndarray, raw_action: np.ndarray) -> None:
+        """Remember the actions taken, for slots whose agent did not end or leave meanwhile."""
         with self.lock:
-            keep, slots = [], []
-            for i, aid in enumerate(ids):
-                agent = self._agents.get((session, aid))
-                if agent is not None and agent.slot is not None and agent.generation == generations[i]:
-                    keep.append(i)
-                    slots.append(agent.slot)
-            if keep:
-                self.contexts.record(np.asarray(slots, np.int64), raw_action[keep])
+            keep = self._epoch[slots] == epochs
+            if keep.all():
+                self.contexts.record(slots, raw_action)
+            elif keep.any():
+                self.contexts.record(slots[keep], raw_action[keep])
 
     def close_session(self, session: str) -> None:
         self.reset(session)
@@ -190,14 +189,16 @@ class AgentTable:
 
     def _release(self, agent: Agent) -> None:
         self._free.append(agent.slot)
+        self._epoch[agent.slot] += 1
         agent.slot = None
-        agent.generation += 1
 
     def _take_slot(self) -> int:
         if not self._free:
             old = self.contexts.capacity
             self.contexts.grow(max(2 * old, 1))
             self._free.extend(range(self.contexts.capacity - 1, old - 1, -1))
+            self._epoch = np.concatenate([self._epoch, np.zeros(self.contexts.capacity - old, np.int64)])
         slot = self._free.pop()
+        self._epoch[slot] += 1
         self.contexts.start_episodes(np.asarray([slot]))
         return slot

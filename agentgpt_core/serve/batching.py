@@ -1,16 +1,20 @@
 """Cross-request micro-batching: concurrent calls share one forward pass.
 
-Central batched inference, as SEED RL does it: a transformer forward pass over 256
-agents costs far less than 16 passes over 16, so when several clients call at nearly
-the same time their agents go through the policy together. Callers hand their
-windows to one worker thread and wait; the worker takes everything queued and runs
-one pass for all of it.
+Central batched inference, as SEED RL does it: one forward pass over 256 agents costs
+less than 16 passes over 16, so when several clients call at nearly the same time their
+agents go through the policy together.
 
-How long the worker waits for company is the one setting, ``window_s`` (measured from
-the first queued call's arrival), and it never waits for callers that are not coming:
-it stops early as soon as every session seen in the last ``active_horizon_s`` has a
-call queued (so a lone client pays nothing), or when ``max_rows`` agents are queued.
-Calls that arrive while a pass is running simply join the next one.
+There is no batching thread. The caller that finds no pass being prepared becomes the
+*leader*: it waits briefly for company, takes every queued call (its own included), runs
+one pass and hands each caller its rows. Callers that arrive meanwhile queue and sleep;
+when the pass ends, the first of those still queued is woken to lead the next one. So a
+lone client computes in its own thread with no hand-off at all, and under load each
+pass carries everyone who queued while the previous one ran.
+
+How long a leader waits for company is the one setting, ``window_s`` (counted from the
+oldest queued call's arrival), and it never waits for callers that are not coming: it
+stops as soon as every session seen in the last ``active_horizon_s`` has a call queued,
+or when ``max_rows`` agents are queued.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ class _Call:
     control: np.ndarray
     session: str
     arrived: float = field(default_factory=time.monotonic)
-    done: threading.Event = field(default_factory=threading.Event)
+    woken: threading.Event = field(default_factory=threading.Event)
+    promoted: bool = False  # woken to lead the next pass, not because its rows are done
     result: np.ndarray | None = None
     error: BaseException | None = None
 
@@ -42,9 +47,13 @@ class _Call:
     def rows(self) -> int:
         return len(self.control)
 
+    @property
+    def finished(self) -> bool:
+        return self.result is not None or self.error is not None
+
 
 class MicroBatcher:
-    """A worker thread that runs queued calls' agents through ``decider`` together."""
+    """Runs concurrent callers' agents through ``decider`` together (see the module docstring)."""
 
     def __init__(self, decider: Decider, *, window_s: float, max_rows: int = 4096, active_horizon_s: float = 1.0):
         if window_s < 0:
@@ -53,30 +62,51 @@ class MicroBatcher:
         self.batches = self.calls = 0
         self._queue: deque[_Call] = deque()
         self._last_seen: dict[str, float] = {}
-        self._cond = threading.Condition()
-        self._running = True
-        self._thread = threading.Thread(target=self._work, name="agentgpt-serve-batcher", daemon=True)
-        self._thread.start()
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._leading = False
+        self._closed = False
 
     def decide(self, windows: dict[str, np.ndarray], deterministic: np.ndarray, control: np.ndarray, session: str) -> np.ndarray:
         """The raw actions for one call's agents, decided together with whoever else is queued."""
         call = _Call(windows, deterministic, control, session)
-        with self._cond:
-            if not self._running:
+        with self._lock:
+            if self._closed:
                 raise ProtocolError("the inference service is shutting down")
             self._queue.append(call)
             self._last_seen[session] = call.arrived
-            self._cond.notify()
-        call.done.wait()
-        if call.error is not None:
-            raise call.error
-        return call.result
+            lead = not self._leading
+            if lead:
+                self._leading = True
+            else:
+                self._arrived.notify()  # a leader gathering company counts again
+        if not lead:
+            call.woken.wait()
+            if not call.promoted:
+                return self._outcome(call)
+            call.woken.clear()
+            call.promoted = False
+        while not call.finished:
+            with self._lock:
+                self._gather()
+                batch, rows = [], 0
+                while self._queue and (not batch or rows + self._queue[0].rows <= self.max_rows):
+                    batch.append(self._queue.popleft())
+                    rows += batch[-1].rows
+            self._run(batch)
+        with self._lock:  # hand the lead to the oldest caller still queued, if any
+            if self._queue:
+                successor = self._queue[0]
+                successor.promoted = True
+                successor.woken.set()
+            else:
+                self._leading = False
+        return self._outcome(call)
 
     def stop(self) -> None:
-        with self._cond:
-            self._running = False
-            self._cond.notify_all()
-        self._thread.join(timeout=5)
+        """Refuse new calls; calls already queued are still answered by their leader."""
+        with self._lock:
+            self._closed = True
 
     def stats(self) -> dict:
         return {
@@ -86,34 +116,18 @@ class MicroBatcher:
             "calls_per_pass": self.calls / self.batches if self.batches else 0.0,
         }
 
-    # -- the worker ------------------------------------------------------------------
-
-    def _work(self) -> None:
-        while True:
-            with self._cond:
-                while not self._queue and self._running:
-                    self._cond.wait()
-                if not self._running:
-                    self._fail_queued()
-                    return
-                self._gather()
-                batch, rows = [], 0
-                while self._queue and (not batch or rows + self._queue[0].rows <= self.max_rows):
-                    batch.append(self._queue.popleft())
-                    rows += batch[-1].rows
-            self._run(batch)
+    # -- the leader's work -------------------------------------------------------------
 
     def _gather(self) -> None:
         """Wait (lock held, released while waiting) until the batch is worth running."""
         deadline = self._queue[0].arrived + self.window_s
-        while self._running:
+        while True:
             now = time.monotonic()
-            queued_rows = sum(call.rows for call in self._queue)
-            if now >= deadline or queued_rows >= self.max_rows:
+            if now >= deadline or sum(call.rows for call in self._queue) >= self.max_rows:
                 return
             if len({call.session for call in self._queue}) >= self._active_sessions(now):
                 return
-            self._cond.wait(deadline - now)
+            self._arrived.wait(deadline - now)
 
     def _active_sessions(self, now: float) -> int:
         horizon = now - self.active_horizon_s
@@ -131,16 +145,17 @@ class MicroBatcher:
             for call in batch:
                 call.result = actions[start : start + call.rows]
                 start += call.rows
-        except BaseException as exc:  # every waiting caller hears about it; the worker lives on
+        except BaseException as exc:  # every caller of the pass hears about it; serving goes on
+            error = exc if isinstance(exc, ProtocolError) else ProtocolError(f"the forward pass failed: {type(exc).__name__}: {exc}")
             for call in batch:
-                call.error = exc if isinstance(exc, ProtocolError) else ProtocolError(f"the forward pass failed: {type(exc).__name__}: {exc}")
+                call.error = error
         self.batches += 1
         self.calls += len(batch)
         for call in batch:
-            call.done.set()
+            call.woken.set()
 
-    def _fail_queued(self) -> None:
-        while self._queue:
-            call = self._queue.popleft()
-            call.error = ProtocolError("the inference service is shutting down")
-            call.done.set()
+    @staticmethod
+    def _outcome(call: _Call) -> np.ndarray:
+        if call.error is not None:
+            raise call.error
+        return call.result

@@ -60,8 +60,13 @@ class SlotContexts:
         """The reward each slot received for its last action; it enters that slot's next token."""
         self.pending_reward[slots] = symlog(np.asarray(rewards, np.float32))
 
-    def observe(self, slots: np.ndarray, observation: np.ndarray) -> None:
-        """Append one token per slot; ``observation`` ``[len(slots), obs_dim]`` is normalised."""
+    def observe(self, slots: np.ndarray, observation: np.ndarray) -> dict[str, np.ndarray]:
+        """Append one token per slot; ``observation`` ``[len(slots), obs_dim]`` is normalised.
+
+        Returns the slots' new windows (copies, safe to use once the table's lock is
+        released): each array is gathered once, shifted, written back and handed out.
+        """
+        windows = {}
         for name, new in (
             ("observation", observation),
             ("previous_action", self.pending_action[slots]),
@@ -69,8 +74,12 @@ class SlotContexts:
             ("valid", True),
         ):
             array = getattr(self, name)
-            array[slots] = np.roll(array[slots], -1, axis=1)
-            array[slots, -1] = new
+            rows = array[slots]
+            rows[:, :-1] = rows[:, 1:]
+            rows[:, -1] = new
+            array[slots] = rows
+            windows[name] = rows
+        return windows
 
     def record(self, slots: np.ndarray, raw_action: np.ndarray) -> None:
         """Remember the action each slot took; its reward comes with the next observation."""

@@ -158,7 +158,7 @@ class InferenceService(Service):
         if stacked is not None:
             flat = self.policy.obs_normalizer.normalize(self.policy.flatten_observations(stacked))
         acting = [ids[i] for i in present]
-        slots, generations, windows, control = self.agents.step(session, terminated, acting, flat, [given_rewards[i] for i in present])
+        slots, epochs, windows, control = self.agents.step(session, terminated, acting, flat, [given_rewards[i] for i in present])
         if not acting:
             return {"actions": [None] * len(ids)}
         det = np.full(len(acting), deterministic)
@@ -166,7 +166,7 @@ class InferenceService(Service):
             raw = self.batcher.decide(windows, det, control, session)
         else:
             raw = self.decider.decide(stack_windows([windows]), det, control)
-        self.agents.record(session, acting, generations, raw)
+        self.agents.record(slots, epochs, raw)
         batched = self.policy.to_env_actions(raw)
         if len(present) == len(ids) and isinstance(self.action_space, _ARRAY_SPACES):
             return {"actions": batched}

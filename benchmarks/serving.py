@@ -1,0 +1,253 @@
+"""Serving benchmark: select_action latency over HTTP beside the bare forward pass, and
+cross-request batching with 16 concurrent clients.
+
+    .venv/bin/python benchmarks/serving.py --policy runs/cartpole     # a trained CartPole run
+    .venv/bin/python benchmarks/serving.py                            # trains one first (~30-60 s)
+
+One interleaved run, ``--rounds`` times over: for 1, 64 and 256 agents, a block of bare
+forward passes (this process, torch on 1 thread, the agents' full K-step windows) then a
+block of ``select_action`` calls by one GPTAPI client (msgpack) over HTTP on loopback;
+then 16 client processes of 16 agents each call as fast as they can for ``--seconds``,
+once against a server with cross-request batching (the default 2 ms window) and once
+against one without (``--batch-window-ms -1``). Servers are ``agentgpt serve`` processes
+(torch on 1 thread), so client and server never share a GIL. Interleaving keeps the
+ratios fair on a shared machine, where absolute figures drift.
+
+Targets (issue "Real-time serving"): 1 agent median < 3 ms; 256 agents median < 15 ms;
+HTTP overhead (select_action median minus the bare forward median) < 1 ms; batching
+>= 2x the decisions per second of unbatched serving at 16 clients.
+Writes benchmarks/RESULTS-serving.md (and prints it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import multiprocessing as mp
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+AGENT_COUNTS = (1, 64, 256)
+CALLS = {1: 200, 64: 100, 256: 40}  # per block
+CLIENTS, AGENTS_PER_CLIENT = 16, 16
+
+
+def agentgpt_command() -> list[str]:
+    found = shutil.which("agentgpt", path=os.path.dirname(sys.executable))
+    return [found] if found else [sys.executable, "-m", "agentgpt_core"]
+
+
+@contextlib.contextmanager
+def served(policy: Path, *options: str) -> Iterator[str]:
+    command = [*agentgpt_command(), "serve", "--policy", str(policy), "--port", "0", "--threads", "1", *options]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = process.stdout.readline().strip()
+        if not line.startswith("AGENTGPT_URL="):
+            raise RuntimeError(f"{' '.join(command)} did not start (printed {line!r})")
+        yield line.split("=", 1)[1]
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def observations(n: int, rng: np.random.Generator) -> np.ndarray:
+    return (rng.normal(0, 0.05, (n, 4))).astype(np.float32)
+
+
+# -- the 16 client processes ------------------------------------------------------------
+
+
+def client_worker(index: int, commands: mp.Queue, results: mp.Queue) -> None:
+    """Waits for (url, start_at, seconds); calls select_action for its 16 agents until time is up."""
+    from agentgpt_core import GPTAPI
+
+    rng = np.random.default_rng(index)
+    ids = list(range(AGENTS_PER_CLIENT))
+    apis: dict[str, GPTAPI] = {}
+    while True:
+        command = commands.get()
+        if command is None:
+            break
+        url, start_at, seconds = command
+        api = apis.get(url) or apis.setdefault(url, GPTAPI.connect(url))
+        for _ in range(20):  # warm: connection up, contexts full
+            api.select_action(ids, observations(AGENTS_PER_CLIENT, rng))
+        time.sleep(max(0.0, start_at - time.time()))
+        calls, began = 0, time.time()
+        while time.time() < start_at + seconds:
+            api.select_action(ids, observations(AGENTS_PER_CLIENT, rng))
+            calls += 1
+        results.put(calls / max(time.time() - began, 1e-9))
+    for api in apis.values():
+        api.close()
+
+
+def concurrent_block(url: str, pool: list[mp.Queue], results: mp.Queue, seconds: float) -> float:
+    """Decisions per second of all clients calling ``url`` at once for ``seconds`` (each client's
+    calls over the time it actually ran, summed)."""
+    start_at = time.time() + 1.0  # time for every client to warm up first
+    for queue in pool:
+        queue.put((url, start_at, seconds))
+    return sum(results.get(timeout=300) for _ in pool) * AGENTS_PER_CLIENT
+
+
+# -- in this process --------------------------------------------------------------------
+
+
+def forward_block(policy, n: int, calls: int, rng) -> list[float]:
+    import torch
+
+    from agentgpt_core.policy import Window
+
+    k = policy.max_input_states
+    window = Window(
+        torch.randn(n, k, policy.obs_dim, generator=torch.Generator().manual_seed(0)),
+        torch.zeros(n, k, policy.action_feature_dim),
+        torch.zeros(n, k),
+        torch.ones(n, k, dtype=torch.bool),
+    )
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        with torch.inference_mode():
+            distribution, _ = policy(window)
+            distribution.mode().numpy()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def http_block(api, n: int, calls: int, rng) -> list[float]:
+    ids = list(range(n))
+    times = []
+    for _ in range(calls):
+        batch = observations(n, rng)
+        start = time.perf_counter()
+        api.select_action(ids, batch)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def train_policy(out: Path) -> Path:
+    import gymnasium
+
+    from agentgpt_core.train import load_hyperparameters, train
+
+    hp = load_hyperparameters(None, {"max_steps": 50_000, "seed": 1, "checkpoint_every": 1000})
+    envs = gymnasium.vector.SyncVectorEnv(
+        [lambda: gymnasium.make("CartPole-v1")] * hp.num_envs, autoreset_mode=gymnasium.vector.AutoresetMode.SAME_STEP
+    )
+    train(envs, hp, out, progress=False)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--policy", type=Path, default=None, help="Run directory (default: train a CartPole one now).")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=3.0, help="Length of each concurrent block.")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS-serving.md")
+    args = parser.parse_args()
+
+    import torch
+
+    from agentgpt_core import GPTAPI
+    from agentgpt_core.policy import load_policy
+
+    torch.set_num_threads(1)
+    began = time.time()
+    policy_dir = args.policy or train_policy(Path(tempfile.mkdtemp(prefix="agentgpt-serving-")))
+    policy, _ = load_policy(policy_dir)
+    rng = np.random.default_rng(0)
+    context = mp.get_context("spawn")
+    results: mp.Queue = context.Queue()
+    pool = [context.Queue() for _ in range(CLIENTS)]
+    workers = [context.Process(target=client_worker, args=(i, q, results), daemon=True) for i, q in enumerate(pool)]
+    for worker in workers:
+        worker.start()
+    latency: dict[str, list[float]] = {}
+    throughput: dict[str, list[float]] = {"batched": [], "unbatched": []}
+    with served(policy_dir) as batched_url, served(policy_dir, "--batch-window-ms", "-1") as unbatched_url:
+        with GPTAPI.connect(batched_url) as api:
+            for n in AGENT_COUNTS:  # warm-up: imports, connections, full contexts
+                forward_block(policy, n, 5, rng)
+                http_block(api, n, 20, rng)
+            for url in (batched_url, unbatched_url):  # the clients' imports and connections, not counted
+                concurrent_block(url, pool, results, 0.5)
+            for round_ in range(args.rounds):
+                for n in AGENT_COUNTS:
+                    latency.setdefault(f"forward-{n}", []).extend(forward_block(policy, n, CALLS[n], rng))
+                    latency.setdefault(f"http-{n}", []).extend(http_block(api, n, CALLS[n], rng))
+                for name, url in (("batched", batched_url), ("unbatched", unbatched_url)) if round_ % 2 == 0 else (("unbatched", unbatched_url), ("batched", batched_url)):
+                    throughput[name].append(concurrent_block(url, pool, results, args.seconds))
+                print(f"round {round_ + 1}/{args.rounds} done", flush=True)
+            status = api.status()
+    for queue in pool:
+        queue.put(None)
+    for worker in workers:
+        worker.join(10)
+    write_results(args, policy_dir, latency, throughput, status, time.time() - began)
+
+
+def write_results(args, policy_dir, latency, throughput, status, seconds) -> None:
+    ms = {name: (np.median(t) * 1e3, np.percentile(t, 99) * 1e3, len(t)) for name, t in latency.items()}
+    rows = []
+    for n in AGENT_COUNTS:
+        http, bare = ms[f"http-{n}"], ms[f"forward-{n}"]
+        rows.append(f"| {n} | {bare[0]:.2f} | {bare[1]:.2f} | {http[0]:.2f} | {http[1]:.2f} | {http[0] - bare[0]:.2f} | {http[2]} |")
+    batched, unbatched = np.median(throughput["batched"]), np.median(throughput["unbatched"])
+    overheads = [ms[f"http-{n}"][0] - ms[f"forward-{n}"][0] for n in AGENT_COUNTS]
+    checks = {
+        f"1 agent median < 3 ms ({ms['http-1'][0]:.2f} ms)": ms["http-1"][0] < 3,
+        f"256 agents median < 15 ms ({ms['http-256'][0]:.2f} ms)": ms["http-256"][0] < 15,
+        f"HTTP overhead < 1 ms above the forward pass (largest: {max(overheads):.2f} ms)": max(overheads) < 1,
+        f"batching >= 2x unbatched decisions/s at {CLIENTS} clients ({batched / unbatched:.2f}x)": batched >= 2 * unbatched,
+    }
+    lines = [
+        "# Serving: select_action latency and cross-request batching",
+        "",
+        f"Command: `.venv/bin/python benchmarks/serving.py{' --policy ' + str(args.policy) if args.policy else ''}` "
+        f"({args.rounds} interleaved rounds, {args.seconds:.0f} s concurrent blocks; policy: "
+        f"{args.policy or 'a CartPole policy trained by the script (50k steps, seed 1)'}; d_model 32, 1 layer, K = 16; "
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs shared with other work; {seconds:.0f} s in all).",
+        "",
+        "Latency of one call, one client, msgpack over HTTP on 127.0.0.1, beside the bare forward pass",
+        "(`policy(window)` + mode, torch 1 thread, the same batch, in the client's process):",
+        "",
+        "| agents | forward median ms | forward p99 ms | select_action median ms | select_action p99 ms | overhead (median) ms | calls |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *rows,
+        "",
+        "The overhead is everything a call adds to its forward pass: encoding, the HTTP round trip,",
+        "the server's checks, context bookkeeping and the hand-off to the batching thread.",
+        "",
+        f"{CLIENTS} client processes of {AGENTS_PER_CLIENT} agents each, calling as fast as they can (decisions per second,",
+        "median over rounds; each round ran both servers, alternating which went first):",
+        "",
+        "| server | decisions/s (median) | per round |",
+        "| --- | ---: | --- |",
+        f"| cross-request batching (2 ms window) | {batched:.0f} | {', '.join(f'{x:.0f}' for x in throughput['batched'])} |",
+        f"| no cross-request batching | {unbatched:.0f} | {', '.join(f'{x:.0f}' for x in throughput['unbatched'])} |",
+        "",
+        f"The batched server's status at the end: {status['batching']}.",
+        "",
+        *[f"- {'PASS' if ok else 'FAIL'}: {name}" for name, ok in checks.items()],
+        "",
+    ]
+    text = "\n".join(lines)
+    args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
