@@ -156,6 +156,7 @@ def main() -> None:
     parser.add_argument("--policy", type=Path, default=None, help="Run directory (default: train a CartPole one now).")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=3.0, help="Length of each concurrent block.")
+    parser.add_argument("--window-ms", type=float, default=2.0, help="The batched server's --batch-window-ms.")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS-serving.md")
     args = parser.parse_args()
 
@@ -177,7 +178,7 @@ def main() -> None:
         worker.start()
     latency: dict[str, list[float]] = {}
     throughput: dict[str, list[float]] = {"batched": [], "unbatched": []}
-    with served(policy_dir) as batched_url, served(policy_dir, "--batch-window-ms", "-1") as unbatched_url:
+    with served(policy_dir, "--batch-window-ms", str(args.window_ms)) as batched_url, served(policy_dir, "--batch-window-ms", "-1") as unbatched_url:
         with GPTAPI.connect(batched_url) as api:
             for n in AGENT_COUNTS:  # warm-up: imports, connections, full contexts
                 forward_block(policy, n, 5, rng)
@@ -236,7 +237,7 @@ def write_results(args, policy_dir, latency, throughput, status, seconds) -> Non
         "",
         "| server | decisions/s (median) | per round |",
         "| --- | ---: | --- |",
-        f"| cross-request batching (2 ms window) | {batched:.0f} | {', '.join(f'{x:.0f}' for x in throughput['batched'])} |",
+        f"| cross-request batching ({args.window_ms:g} ms window) | {batched:.0f} | {', '.join(f'{x:.0f}' for x in throughput['batched'])} |",
         f"| no cross-request batching | {unbatched:.0f} | {', '.join(f'{x:.0f}' for x in throughput['unbatched'])} |",
         "",
         f"The batched server's status at the end: {status['batching']}.",
