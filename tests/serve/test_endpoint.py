@@ -131,3 +131,18 @@ def test_agentgpt_serve_prints_its_url_and_answers(cartpole_run):
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+GAME_WITHOUT_TORCH = """
+import sys
+sys.modules["torch"] = None  # a game's Python: no torch installed
+from agentgpt_core import GPTAPI
+with GPTAPI.connect(sys.argv[1], api_key=sys.argv[2]) as api:
+    print(api.select_action(["npc"], [[0.1, 0.2, 0.3]]).tolist())
+"""
+
+
+def test_a_game_needs_no_torch_to_use_the_client(toy_server):
+    done = subprocess.run([sys.executable, "-c", GAME_WITHOUT_TORCH, toy_server, KEY], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0] in range(5)
