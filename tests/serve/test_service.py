@@ -264,3 +264,39 @@ def test_a_call_on_an_event_loop_never_waits_for_the_batch_window():
 
     assert asyncio.run(on_loop()) < 0.5
     svc.close()
+
+
+def test_many_threads_joining_acting_and_leaving_keep_the_table_consistent():
+    svc = InferenceService(make_policy(), max_agents=64, batch_window_s=0.001)
+    errors = []
+
+    def client(index):
+        rng = np.random.default_rng(index)
+        session = f"s{index % 3}"  # threads share sessions, and so agents
+        try:
+            for _ in range(60):
+                ids = sorted(set(rng.integers(0, 12, size=int(rng.integers(1, 6))).tolist()))
+                choice = rng.random()
+                if choice < 0.6:
+                    out = select(svc, ids, obs(int(rng.integers(1000)), len(ids)), session=session, terminated_agent_ids=ids[:1] if choice < 0.1 else None)
+                    assert len(out) == len(ids)
+                elif choice < 0.8:
+                    svc.handle("terminate_agents", {"agent_ids": ids}, session)
+                elif choice < 0.9:
+                    svc.handle("set_control_value", {"control_value": float(rng.random()), "agent_ids": ids}, session)
+                else:
+                    svc.handle("reset_agents", {}, session)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    table = svc.agents
+    held = [agent.slot for agent in table._agents.values() if agent.slot is not None]
+    assert len(held) == len(set(held))  # no slot is shared
+    assert sorted(held + table._free) == list(range(table.contexts.capacity))  # none leaked
+    svc.close()
