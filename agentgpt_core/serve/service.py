@@ -19,6 +19,7 @@ checked whole before anything changes (inputs.py); every failure is a typed
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -84,6 +85,7 @@ class InferenceService(Service):
         self.batcher = None if batch_window_s is None else MicroBatcher(self.decider, window_s=batch_window_s, max_rows=max_batch_agents)
         self.started = time.time()
         self._actions: dict[str, Callable[..., Any]] = {name: getattr(self, f"_{name}") for name in ACTIONS}
+        self._signatures = {name: inspect.signature(action) for name, action in self._actions.items()}
 
     @classmethod
     def from_run(cls, run_dir_or_checkpoint: str | Path, **options: Any) -> InferenceService:
@@ -117,11 +119,11 @@ class InferenceService(Service):
         if not isinstance(args, dict):
             raise MalformedPayload(f"args must be an object, got {type(args).__name__}")
         try:
-            return handler(session, **args)
+            self._signatures[action].bind(session, **args)
         except TypeError as exc:  # a missing or unknown argument name
-            if "argument" not in str(exc):
-                raise ProtocolError(f"{action} failed: {type(exc).__name__}: {exc}") from exc
-            raise InvalidArgument(f"{action}: {str(exc).removeprefix('InferenceService.').removeprefix('_')}") from None
+            raise InvalidArgument(f"{action}: {exc}; it takes {_described(self._signatures[action])}") from None
+        try:
+            return handler(session, **args)
         except ProtocolError:
             raise
         except Exception as exc:  # a bug must cost one answer, never the server
@@ -134,9 +136,6 @@ class InferenceService(Service):
     def close(self) -> None:
         if self.batcher is not None:
             self.batcher.stop()
-
-    def offers(self) -> list[str]:
-        return []
 
     # -- actions -------------------------------------------------------------------------
 
@@ -230,6 +229,12 @@ class InferenceService(Service):
         if isinstance(space, _ARRAY_SPACES):
             return np.stack([np.asarray(s, space.dtype) for s in samples])
         return [_plain(s) for s in samples]
+
+
+def _described(signature: inspect.Signature) -> str:
+    """``agent_ids, observations, terminated_agent_ids=None, ...`` without the session."""
+    names = [p.name if p.default is p.empty else f"{p.name}={p.default!r}" for p in signature.parameters.values()][1:]
+    return ", ".join(names) or "no arguments"
 
 
 def _on_event_loop() -> bool:
