@@ -32,8 +32,10 @@ from .extras import needs_extra
 @click.option("--control-value", default=1.0, show_default=True, type=click.FloatRange(0.0, 1.0), help="Default control value of new agents.")
 @click.option("--threads", default=1, show_default=True, type=int, help="torch threads for the forward pass.")
 @click.option("--seed", default=None, type=int, help="Seed for sampled and random (control value) actions.")
+@click.option("--option", "-o", "transport_options", multiple=True, metavar="KEY=VALUE",
+              help="A transport-specific setting, as for launch (e.g. -o inline_budget_s=0 for http). Repeatable.")
 def serve(policy: Path, host: str, port: int, transport: str, api_key: str | None, max_agents: int, agent_ttl: float,
-          batch_window_ms: float, control_value: float, threads: int, seed: int | None) -> None:
+          batch_window_ms: float, control_value: float, threads: int, seed: int | None, transport_options: tuple[str, ...]) -> None:
     """Serve a trained policy for real-time decisions until interrupted (Ctrl-C).
 
     Prints ``AGENTGPT_URL=<url>`` once serving, so scripts can read where to connect.
@@ -41,7 +43,7 @@ def serve(policy: Path, host: str, port: int, transport: str, api_key: str | Non
     import torch
 
     from ..serve import InferenceService
-    from .launch import _wait_for_interrupt
+    from .launch import _wait_for_interrupt, parse_options
 
     try:
         require_key_off_loopback(host, api_key)
@@ -60,7 +62,7 @@ def serve(policy: Path, host: str, port: int, transport: str, api_key: str | Non
     except (ValueError, OSError) as exc:
         raise click.ClickException(f"cannot load the policy from {policy}: {exc}") from exc
     try:
-        server = plugin.server(service, host=host, port=port, api_key=api_key)
+        server = plugin.server(service, host=host, port=port, api_key=api_key, **parse_options(transport_options))
         server.start()
     except (ValueError, TypeError, OSError, ProtocolError) as exc:
         service.close()
