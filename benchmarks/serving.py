@@ -40,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 AGENT_COUNTS = (1, 64, 256)
 CALLS = {1: 200, 64: 100, 256: 40}  # per block
 CLIENTS, AGENTS_PER_CLIENT = 16, 16
+WARM_CALLS = 3  # per client before each concurrent block
 
 
 def agentgpt_command() -> list[str]:
@@ -47,15 +48,21 @@ def agentgpt_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "agentgpt_core"]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def served(policy: Path, *options: str) -> Iterator[str]:
+def served(policy: Path, *options: str) -> Iterator[tuple[str, int]]:
     command = [*agentgpt_command(), "serve", "--policy", str(policy), "--port", "0", "--threads", "1", *options]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = process.stdout.readline().strip()
         if not line.startswith("AGENTGPT_URL="):
             raise RuntimeError(f"{' '.join(command)} did not start (printed {line!r})")
-        yield line.split("=", 1)[1]
+        yield line.split("=", 1)[1], process.pid
     finally:
         process.terminate()
         process.wait(10)
@@ -81,7 +88,7 @@ def client_worker(index: int, commands: mp.Queue, results: mp.Queue) -> None:
             break
         url, start_at, seconds = command
         api = apis.get(url) or apis.setdefault(url, GPTAPI.connect(url))
-        for _ in range(20):  # warm: connection up, contexts full
+        for _ in range(WARM_CALLS):  # warm: connection up
             api.select_action(ids, observations(AGENTS_PER_CLIENT, rng))
         time.sleep(max(0.0, start_at - time.time()))
         calls, began = 0, time.time()
@@ -93,13 +100,19 @@ def client_worker(index: int, commands: mp.Queue, results: mp.Queue) -> None:
         api.close()
 
 
-def concurrent_block(url: str, pool: list[mp.Queue], results: mp.Queue, seconds: float) -> float:
-    """Decisions per second of all clients calling ``url`` at once for ``seconds`` (each client's
-    calls over the time it actually ran, summed)."""
+def concurrent_block(server: tuple[str, int], pool: list[mp.Queue], results: mp.Queue, seconds: float) -> tuple[float, float]:
+    """Decisions per second of all clients calling the server at once for ``seconds`` (each
+    client's calls over the time it actually ran, summed), and the server's CPU milliseconds
+    per 1,000 decisions over the block (warm-up calls included, so a slight overestimate)."""
+    url, pid = server
     start_at = time.time() + 1.0  # time for every client to warm up first
+    cpu_before = cpu_seconds(pid)
     for queue in pool:
         queue.put((url, start_at, seconds))
-    return sum(results.get(timeout=300) for _ in pool) * AGENTS_PER_CLIENT
+    rate = sum(results.get(timeout=300) for _ in pool) * AGENTS_PER_CLIENT
+    cpu = cpu_seconds(pid) - cpu_before
+    warm = len(pool) * WARM_CALLS * AGENTS_PER_CLIENT
+    return rate, cpu * 1e3 / ((rate * seconds + warm) / 1e3)
 
 
 # -- in this process --------------------------------------------------------------------
@@ -138,6 +151,22 @@ def http_block(api, n: int, calls: int, rng) -> list[float]:
     return times
 
 
+def large_policy(out: Path) -> Path:
+    """A randomly initialised CartPole policy of a size where the forward pass dominates a call."""
+    import gymnasium
+    import torch
+
+    from agentgpt_core.policy import GPTActorCritic
+    from agentgpt_core.policy.artifact import CHECKPOINT_NAME, policy_record
+
+    config = {"d_model": 64, "num_layers": 2, "num_heads": 4, "dropout": 0.0, "max_input_states": 16}
+    env = gymnasium.make("CartPole-v1")
+    policy = GPTActorCritic(env.observation_space, env.action_space, **config)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(policy_record(policy, config), out / CHECKPOINT_NAME)
+    return out
+
+
 def train_policy(out: Path) -> Path:
     import gymnasium
 
@@ -158,6 +187,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="Length of each concurrent block.")
     parser.add_argument("--window-ms", type=float, nargs="+", default=[2.0, 5.0],
                         help="Batching windows to measure at 16 clients, one batched server each; the first serves the latency blocks.")
+    parser.add_argument("--large", action=argparse.BooleanOptionalAction, default=True,
+                        help="Also measure 16 clients against a larger, untrained policy (d_model 64, 2 layers, 4 heads, K = 16).")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS-serving.md")
     args = parser.parse_args()
 
@@ -178,37 +209,45 @@ def main() -> None:
     for worker in workers:
         worker.start()
     latency: dict[str, list[float]] = {}
-    names = [f"batched-{w:g}ms" for w in args.window_ms] + ["unbatched"]
+    large_dir = large_policy(Path(tempfile.mkdtemp(prefix="agentgpt-serving-large-")))
+    servers = {f"batched-{w:g}ms": (policy_dir, w) for w in args.window_ms}
+    servers["unbatched"] = (policy_dir, -1)
+    if args.large:
+        servers.update({f"large batched-{args.window_ms[0]:g}ms": (large_dir, args.window_ms[0]), "large unbatched": (large_dir, -1)})
+    names = list(servers)
     throughput: dict[str, list[float]] = {name: [] for name in names}
+    server_cpu: dict[str, list[float]] = {}
     with contextlib.ExitStack() as stack:
-        urls = {f"batched-{w:g}ms": stack.enter_context(served(policy_dir, "--batch-window-ms", str(w))) for w in args.window_ms}
-        urls["unbatched"] = stack.enter_context(served(policy_dir, "--batch-window-ms", "-1"))
-        with GPTAPI.connect(urls[names[0]]) as api:
+        urls = {name: stack.enter_context(served(path, "--batch-window-ms", str(w))) for name, (path, w) in servers.items()}
+        with GPTAPI.connect(urls[names[0]][0]) as api:
             for n in AGENT_COUNTS:  # warm-up: imports, connections, full contexts
                 forward_block(policy, n, 5, rng)
                 http_block(api, n, 20, rng)
-            for url in urls.values():  # the clients' imports and connections, not counted
-                concurrent_block(url, pool, results, 0.5)
+            for server in urls.values():  # the clients' imports and connections, not counted
+                concurrent_block(server, pool, results, 0.5)
             for round_ in range(args.rounds):
                 for n in AGENT_COUNTS:
                     latency.setdefault(f"forward-{n}", []).extend(forward_block(policy, n, CALLS[n], rng))
                     latency.setdefault(f"http-{n}", []).extend(http_block(api, n, CALLS[n], rng))
                 order = names if round_ % 2 == 0 else names[::-1]
                 for name in order:
-                    throughput[name].append(concurrent_block(urls[name], pool, results, args.seconds))
+                    rate, cpu_ms = concurrent_block(urls[name], pool, results, args.seconds)
+                    throughput[name].append(rate)
+                    server_cpu.setdefault(name, []).append(cpu_ms)
                 print(f"round {round_ + 1}/{args.rounds} done", flush=True)
         statuses = {}
-        for name in names[:-1]:
-            with GPTAPI.connect(urls[name]) as api:
-                statuses[name] = api.status()["batching"]
+        for name, (_, window) in servers.items():
+            if window >= 0:
+                with GPTAPI.connect(urls[name][0]) as api:
+                    statuses[name] = api.status()["batching"]
     for queue in pool:
         queue.put(None)
     for worker in workers:
         worker.join(10)
-    write_results(args, policy_dir, latency, throughput, statuses, time.time() - began)
+    write_results(args, latency, throughput, server_cpu, statuses, time.time() - began)
 
 
-def write_results(args, policy_dir, latency, throughput, statuses, seconds) -> None:
+def write_results(args, latency, throughput, server_cpu, statuses, seconds) -> None:
     ms = {name: (np.median(t) * 1e3, np.percentile(t, 99) * 1e3, len(t)) for name, t in latency.items()}
     rows = []
     for n in AGENT_COUNTS:
@@ -221,14 +260,16 @@ def write_results(args, policy_dir, latency, throughput, statuses, seconds) -> N
         f"256 agents median < 15 ms ({ms['http-256'][0]:.2f} ms)": ms["http-256"][0] < 15,
         f"HTTP overhead < 1 ms above the forward pass (largest: {max(overheads):.2f} ms)": max(overheads) < 1,
     }
+    def baseline(name: str) -> float:
+        return np.median(throughput["large unbatched" if name.startswith("large") else "unbatched"])
+
     for name in throughput:
-        if name != "unbatched":
-            ratio = np.median(throughput[name]) / unbatched
-            checks[f"{name} >= 2x unbatched decisions/s at {CLIENTS} clients ({ratio:.2f}x)"] = ratio >= 2
+        if name in statuses:
+            ratio = np.median(throughput[name]) / baseline(name)
+            checks[f"{name} >= 2x its unbatched decisions/s at {CLIENTS} clients ({ratio:.2f}x)"] = ratio >= 2
     table = [
-        f"| {name} | {np.median(values):.0f} | {np.median(values) / unbatched:.2f}x | {', '.join(f'{x:.0f}' for x in values)} | "
-        f"{statuses[name]['calls_per_pass']:.1f} |" if name in statuses else
-        f"| {name} | {np.median(values):.0f} | 1.00x | {', '.join(f'{x:.0f}' for x in values)} | 1 |"
+        f"| {name} | {np.median(values):.0f} | {np.median(values) / baseline(name):.2f}x | {', '.join(f'{x:.0f}' for x in values)} | "
+        f"{np.median(server_cpu[name]):.0f} | {statuses[name]['calls_per_pass'] if name in statuses else 1:.1f} |"
         for name, values in throughput.items()
     ]
     lines = [
@@ -252,13 +293,15 @@ def write_results(args, policy_dir, latency, throughput, statuses, seconds) -> N
         f"{CLIENTS} client processes of {AGENTS_PER_CLIENT} agents each, calling as fast as they can (decisions per second,",
         "median over rounds; each round ran both servers, alternating which went first):",
         "",
-        "| server | decisions/s (median) | vs unbatched | per round | calls per forward pass |",
-        "| --- | ---: | ---: | --- | ---: |",
+        "| server | decisions/s (median) | vs unbatched | per round | server CPU ms per 1,000 decisions | calls per forward pass |",
+        "| --- | ---: | ---: | --- | ---: | ---: |",
         *table,
         "",
         f"`batched-Nms` is `agentgpt serve --batch-window-ms N` ({args.window_ms[0]:g} ms is the default and served the latency",
-        "blocks above); `unbatched` is `--batch-window-ms -1`, one forward pass per call. Calls per pass is the batched",
-        "servers' own count over the whole run (latency blocks and warm-up included).",
+        "blocks above); `unbatched` is `--batch-window-ms -1`, one forward pass per call. `large` rows serve an untrained",
+        "policy of d_model 64, 2 layers, 4 heads (K = 16), where the forward pass is most of a call's cost; they are",
+        "compared with `large unbatched`. Server CPU is the server process's user + system time over the block divided by",
+        "the decisions it answered. Calls per pass is each batched server's own count over the whole run.",
         "",
         *[f"- {'PASS' if ok else 'FAIL'}: {name}" for name, ok in checks.items()],
         "",
