@@ -5,7 +5,7 @@ a WebSocket connection), so two games that both number their agents 0..15 never 
 a context; callers that name no session share the ``default`` one.
 
 Memory is bounded two ways: an agent unused for ``agent_ttl_s`` is forgotten (swept at
-most once a second, on the next call), and at most ``max_agents`` agents live at once;
+most once a second, on the next call; so is a session's default control value), and at most ``max_agents`` agents live at once;
 a call that would add more is refused whole with ``TooManyAgents`` and changes nothing.
 An agent that is terminated keeps its control value (a respawned NPC keeps its
 difficulty) but gives back its context slot; ``reset_agents`` forgets a session's
@@ -45,7 +45,8 @@ class AgentTable:
         self.lock = threading.RLock()
         self.contexts = SlotContexts(policy)
         self._agents: dict[tuple[str, AgentId], Agent] = {}
-        self._session_control: dict[str, float] = {}
+        self._session_control: dict[str, float] = {}  # a session's default, kept while the session is active
+        self._session_seen: dict[str, float] = {}
         self._free: list[int] = list(range(self.contexts.capacity - 1, -1, -1))
         # A slot's epoch changes whenever it is taken or given back, so an action decided for
         # an agent that ended (or left) while its forward pass ran is not recorded.
@@ -81,6 +82,7 @@ class AgentTable:
             now = time.monotonic()
             if ids is None:
                 self._session_control[session] = value
+                self._session_seen[session] = now
                 for (s, _), agent in self._agents.items():
                     if s == session:
                         agent.control = None
@@ -108,6 +110,7 @@ class AgentTable:
             for key in keys:
                 self._forget(key)
             self._session_control.pop(session, None)
+            self._session_seen.pop(session, None)
             return len(keys)
 
     def step(
@@ -124,6 +127,8 @@ class AgentTable:
             self._make_room(session, ids, now)
             self.terminate(session, terminated)
             default = self._session_control.get(session, self.default_control)
+            if session in self._session_control:
+                self._session_seen[session] = now
             slots, control, fresh = np.empty(len(ids), np.int64), np.empty(len(ids)), set()
             agents = self._agents
             for i, aid in enumerate(ids):
@@ -180,6 +185,9 @@ class AgentTable:
             stale = [key for key, agent in self._agents.items() if agent.last_used < deadline]
             for key in stale:
                 self._forget(key)
+            for session in [s for s, seen in self._session_seen.items() if seen < deadline]:
+                self._session_control.pop(session, None)
+                self._session_seen.pop(session, None)
             return len(stale)
 
     def _forget(self, key: tuple[str, AgentId]) -> None:

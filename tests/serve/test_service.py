@@ -137,6 +137,7 @@ def test_unknown_actions_and_methods(service):
 
 def test_too_many_agents_is_refused_whole_and_expiry_frees_room():
     svc = InferenceService(make_policy(), max_agents=4, agent_ttl_s=0.2, batch_window_s=None)
+    svc.handle("set_control_value", {"control_value": 0.5}, "gone")  # a session default, then silence
     select(svc, [0, 1, 2], obs(0, 3))
     with pytest.raises(TooManyAgents):
         select(svc, [3, 4], obs(1, 2))
@@ -148,6 +149,7 @@ def test_too_many_agents_is_refused_whole_and_expiry_frees_room():
     select(svc, [5, 6, 7, 8], obs(2, 4))  # the idle ones expired
     assert sorted(svc.handle("get_agent_ids", {})["agent_ids"]) == [5, 6, 7, 8]
     assert svc.handle("status", {})["agents"] == 4
+    assert svc.handle("get_control_value", {}, "gone") == {"control_value": 1.0}  # expired with its session
 
 
 def test_slots_are_reused_and_grow_past_the_initial_size():
