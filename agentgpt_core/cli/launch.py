@@ -15,6 +15,7 @@ from ..kinds import Unsupported
 from ..plugins import PluginNotFound, get_plugin_manager
 from ..protocol.errors import ProtocolError
 from ..security import require_key_off_loopback
+from .launch_remote import launch_on_host
 
 
 def parse_env_specs(values: tuple[str, ...]) -> list[EnvSpec]:
@@ -30,7 +31,8 @@ def parse_env_specs(values: tuple[str, ...]) -> list[EnvSpec]:
 
 @click.command()
 @click.option("--transport", default="http", show_default=True, help="Transport plugin (see `agentgpt plugins`).")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (non-loopback needs an API key).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind (non-loopback needs an API key), or a Host plugin to run the envs on (e.g. ec2).")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to bind (0 picks a free one).")
 @click.option("--env", "envs", multiple=True, metavar="SPEC", help="An env to serve: gym:CartPole-v1 or ALIAS=gym:pkg.module:factory. Repeatable.")
 @click.option("--api-key", envvar="AGENTGPT_API_KEY", default=None, help="Bearer key callers must send [env: AGENTGPT_API_KEY].")
@@ -39,14 +41,31 @@ def parse_env_specs(values: tuple[str, ...]) -> list[EnvSpec]:
 @click.option("--tunnel", default=None, metavar="NAME", help="Give the server a public URL through this Tunnel plugin (see `agentgpt plugins`).")
 @click.option("--option", "-o", "transport_options", multiple=True, metavar="KEY=VALUE",
               help="A transport-specific setting, e.g. -o max_body_bytes=1048576 (see the transport's docs). Repeatable.")
+@click.option("--instances", default=1, show_default=True, type=click.IntRange(min=1), help="With --host PLUGIN: how many hosts (machines) to start.")
+@click.option("--instance-type", default=None, help="With --host PLUGIN: machine type (e.g. t3.small for ec2).")
+@click.option("--region", default=None, help="With --host PLUGIN: cloud region (default: the cloud SDK's).")
+@click.option("--image", default=None, metavar="URI", help="With --host PLUGIN: an env-host image already pushed (skips the build).")
+@click.option("--allow-cidr", default=None, metavar="CIDR", help="With --host PLUGIN and no --connect: who may reach the listening port (default: your public IP).")
 def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key: str | None, connect: str | None,
-           num_envs: int | None, tunnel: str | None, transport_options: tuple[str, ...]) -> None:
+           num_envs: int | None, tunnel: str | None, transport_options: tuple[str, ...], instances: int,
+           instance_type: str | None, region: str | None, image: str | None, allow_cidr: str | None) -> None:
     """Host envs over a transport until interrupted (Ctrl-C).
 
     Prints ``AGENTGPT_URL=<url>`` once serving (the tunnel's public URL with
     ``--tunnel``), so scripts can read where to connect.
     """
     specs = parse_env_specs(envs)
+    manager = get_plugin_manager()
+    host_plugin = _host_plugin(manager, host)
+    if host_plugin is not None:
+        if tunnel is not None:
+            raise click.UsageError("--tunnel is for a host served here, not one started by a Host plugin")
+        host_options = dict(connect=connect, num_envs=num_envs, api_key=api_key, port=port, instance_type=instance_type,
+                            region=region, image=image, allow_cidr=allow_cidr, **parse_options(transport_options))
+        launch_on_host(host_plugin, list(envs), instances=instances, host_options=host_options)
+        return
+    if instances != 1 or any(v is not None for v in (instance_type, region, image, allow_cidr)):
+        raise click.UsageError("--instances, --instance-type, --region, --image and --allow-cidr need --host PLUGIN (e.g. --host ec2)")
     if connect is None:
         try:
             require_key_off_loopback(host, api_key)
@@ -54,7 +73,6 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
             raise click.UsageError(str(exc)) from exc
     elif tunnel is not None:
         raise click.UsageError("--tunnel gives a listening server a public URL; a host that uses --connect needs none")
-    manager = get_plugin_manager()
     try:
         plugin = manager.get("transports", transport)
         opener = manager.get("tunnels", tunnel) if tunnel is not None else None
@@ -83,6 +101,16 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
         sys.stdout.flush()
         _wait_for_interrupt()
     click.echo("stopped", err=True)
+
+
+def _host_plugin(manager: Any, host: str) -> Any:
+    """The Host plugin ``--host`` names, or None when it is an address to bind."""
+    if not host.isidentifier():
+        return None
+    try:
+        return manager.get("hosts", host)
+    except PluginNotFound:
+        return None
 
 
 def parse_options(values: tuple[str, ...]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ docs/plugins.md shows each interface in a few lines.
 from .client import DeferredCall, TransportClient
 from .env_adapter import EnvAdapter
 from .gateway import Gateway, HostLink
-from .host import Host
+from .host import Host, HostError
 from .service import Service
 from .trainer import TrainerBackend
 from .transport import Transport, TransportServer, Unsupported
@@ -19,6 +19,7 @@ __all__ = [
     "EnvAdapter",
     "Gateway",
     "Host",
+    "HostError",
     "HostLink",
     "Service",
     "TrainerBackend",

@@ -8,14 +8,28 @@ from typing import Any
 from .lifecycle import Closing
 
 
+class HostError(Exception):
+    """A host could not be started or stopped; its message is one line for the user."""
+
+
 class Host(Closing):
-    """Starts env hosts serving ``env_specs`` and says where to reach each; ``close()`` stops them all."""
+    """Starts env hosts serving ``env_specs`` and says where to reach each; ``close()`` stops them all.
+
+    ``detached`` hosts (cloud machines) outlive the process that launched them: ``agentgpt
+    launch --host NAME`` returns once they are up instead of waiting for Ctrl-C, and the
+    plugin offers its own way to stop them later.
+    """
 
     name: str
+    detached: bool = False
 
     @abstractmethod
     def launch(self, env_specs: list[str], **options: Any) -> str:
         """Start a host serving the specs; return its URL. Options: ``transport`` (a transport name), ``api_key``."""
+
+    def launch_many(self, env_specs: list[str], count: int, **options: Any) -> list[str]:
+        """Start ``count`` hosts; their URLs. A plugin that starts them together overrides this."""
+        return [self.launch(env_specs, **options) for _ in range(count)]
 
     @abstractmethod
     def terminate(self) -> None:
