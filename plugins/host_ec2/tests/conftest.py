@@ -1,0 +1,99 @@
+"""Fixtures: moto in server mode on 127.0.0.1 (boto3 reaches it through ``AWS_ENDPOINT_URL``,
+so the plugin's own clients and calls are the ones that run), fake credentials, a fresh
+AWS state per test, and ``docker`` shims on PATH."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+from click.testing import CliRunner
+
+from agentgpt_core.plugins import get_plugin_manager, reset_plugin_manager
+
+REGION = "us-east-1"
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(scope="session")
+def moto_url():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_url, monkeypatch, tmp_path):
+    """Env for a test against moto; returns a boto3 session on it. State is reset first."""
+    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"), timeout=10).read()
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AGENTGPT_HOME", str(tmp_path / "agentgpt-home"))
+    return boto3.session.Session(region_name=REGION)
+
+
+def _shim(directory: Path, body: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "docker"
+    path.write_text(f"#!{sys.executable}\n" + body)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return directory
+
+
+@pytest.fixture
+def docker_log(tmp_path, monkeypatch):
+    """A ``docker`` that answers like an engine and records each call (args, stdin) as one JSON line."""
+    log = tmp_path / "docker-calls.jsonl"
+    shim = _shim(tmp_path / "docker-ok", f"""
+import json, sys
+stdin = sys.stdin.read() if "--password-stdin" in sys.argv else None
+with open({str(log)!r}, "a") as f:
+    f.write(json.dumps({{"args": sys.argv[1:], "stdin": stdin}}) + "\\n")
+print("27.0.0" if sys.argv[1:2] == ["info"] else "ok")
+""")
+    monkeypatch.setenv("PATH", f"{shim}{os.pathsep}{os.environ['PATH']}")
+    return log
+
+
+@pytest.fixture
+def no_docker_engine(tmp_path, monkeypatch):
+    """A ``docker`` client with no engine behind it (what this machine most likely has)."""
+    shim = _shim(tmp_path / "docker-down", """
+import sys
+sys.stderr.write("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\\n")
+sys.exit(1)
+""")
+    monkeypatch.setenv("PATH", f"{shim}{os.pathsep}{os.environ['PATH']}")
+
+
+@pytest.fixture
+def agentgpt(monkeypatch):
+    """Run ``agentgpt ARGS`` in-process (the real click group with this plugin's commands)."""
+    monkeypatch.setenv("AGENTGPT_LOAD_PLUGINS", "ws,http,ec2")
+    reset_plugin_manager()
+    from agentgpt_core.cli import cli
+
+    get_plugin_manager().add_commands(cli)
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+
+    yield run
+    reset_plugin_manager()
