@@ -18,6 +18,8 @@ from agentgpt_core.plugins import get_plugin_manager, reset_plugin_manager
 
 REGION = "us-east-1"
 HERE = Path(__file__).parent
+if str(HERE) not in sys.path:  # --import-mode=importlib: let the tests import ec2_helpers
+    sys.path.insert(0, str(HERE))
 
 
 @pytest.fixture(scope="session")

@@ -3,48 +3,13 @@ groups, keys, and the clean-up after a failure."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import stat
 
 from agentgpt_host_ec2.tags import OWNER, RUN_ID, tag_dict
 
-AMI = "ami-12c6146b"
-TRAINER = "wss://trainer.example.org:8765"
-KEY = "s3cret-key-never-in-tags-or-logs"
-
-
-def instances(session, run_id=None):
-    filters = [{"Name": "instance-state-name", "Values": ["pending", "running"]}]
-    if run_id:
-        filters.append({"Name": f"tag:{RUN_ID}", "Values": [run_id]})
-    reservations = session.client("ec2").describe_instances(Filters=filters)["Reservations"]
-    return [i for r in reservations for i in r["Instances"]]
-
-
-def user_data(session, instance_id):
-    value = session.client("ec2").describe_instance_attribute(InstanceId=instance_id, Attribute="userData")["UserData"]["Value"]
-    return base64.b64decode(value).decode()
-
-
-def run_groups(session):
-    groups = session.client("ec2").describe_security_groups(Filters=[{"Name": "tag-key", "Values": [RUN_ID]}])["SecurityGroups"]
-    return groups
-
-
-def no_world_rule(group):
-    ranges = [r["CidrIp"] for p in group["IpPermissions"] for r in p.get("IpRanges", [])]
-    ranges += [r["CidrIpv6"] for p in group["IpPermissions"] for r in p.get("Ipv6Ranges", [])]
-    return "0.0.0.0/0" not in ranges and "::/0" not in ranges
-
-
-def make_profile(session, name="agentgpt-host"):
-    iam = session.client("iam")
-    iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}")
-    iam.create_instance_profile(InstanceProfileName=name)
-    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
-    return name
+from ec2_helpers import AMI, KEY, TRAINER, instances, make_profile, no_world_rule, run_groups, user_data
 
 
 def test_dial_out_builds_pushes_and_launches_tagged_hosts_with_no_inbound_port(aws, docker_log, agentgpt):
