@@ -52,7 +52,9 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
     """Host envs over a transport until interrupted (Ctrl-C).
 
     Prints ``AGENTGPT_URL=<url>`` once serving (the tunnel's public URL with
-    ``--tunnel``), so scripts can read where to connect.
+    ``--tunnel``), so scripts can read where to connect. With ``--host PLUGIN``
+    (e.g. ``ec2``) the envs run on that Host plugin's machines instead; cloud hosts
+    keep running after this command returns.
     """
     specs = parse_env_specs(envs)
     manager = get_plugin_manager()
