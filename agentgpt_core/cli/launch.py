@@ -64,7 +64,7 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
             raise click.UsageError("--tunnel is for a host served here, not one started by a Host plugin")
         host_options = dict(connect=connect, num_envs=num_envs, api_key=api_key, port=port, instance_type=instance_type,
                             region=region, image=image, allow_cidr=allow_cidr, **parse_options(transport_options))
-        launch_on_host(host_plugin, list(envs), instances=instances, host_options=host_options)
+        launch_on_host(host_plugin, list(envs), instances=instances, host_options=host_options, wait=_wait_for_interrupt)
         return
     if instances != 1 or any(v is not None for v in (instance_type, region, image, allow_cidr)):
         raise click.UsageError("--instances, --instance-type, --region, --image and --allow-cidr need --host PLUGIN (e.g. --host ec2)")

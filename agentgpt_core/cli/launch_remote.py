@@ -7,14 +7,15 @@ command returns; others run until Ctrl-C, as a plain ``launch`` does.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import click
 
 from ..kinds import Host, HostError
 
 
-def launch_on_host(plugin: Host, env_specs: list[str], *, instances: int, host_options: dict[str, Any]) -> None:
+def launch_on_host(plugin: Host, env_specs: list[str], *, instances: int, host_options: dict[str, Any],
+                   wait: Callable[[], None]) -> None:
     """Start ``instances`` hosts through ``plugin``, print ``AGENTGPT_URL=`` per host, then wait or return."""
     options = {key: value for key, value in host_options.items() if value is not None}
     if hasattr(plugin, "log"):
@@ -29,9 +30,7 @@ def launch_on_host(plugin: Host, env_specs: list[str], *, instances: int, host_o
     if getattr(plugin, "detached", False):
         click.echo(f"{instances} {plugin.name} host(s) up; they keep running after this command", err=True)
         return
-    from .launch import _wait_for_interrupt
-
     try:
-        _wait_for_interrupt()
+        wait()  # until Ctrl-C, as a plain launch
     finally:
         plugin.terminate()
