@@ -16,6 +16,7 @@ import click
 
 from ..envs import EnvSpec
 from ..plugins import get_plugin_manager
+from ..protocol.errors import ProtocolError
 
 
 def _env_spec(value: str) -> EnvSpec:
@@ -82,9 +83,12 @@ def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, conf
     hp = load_hyperparameters(config, overrides)
     trainer = get_plugin_manager().get("trainers", backend)
     with ExitStack() as stack:
-        envs = open_training_envs(stack, spec, hp.num_envs, hosts=hosts, listen=listen, num_hosts=num_hosts,
-                                  transport=transport, api_key=api_key, seed=hp.seed, listen_num_envs=num_envs,
-                                  min_hosts=min_hosts, wait_timeout=wait_timeout)
+        try:
+            envs = open_training_envs(stack, spec, hp.num_envs, hosts=hosts, listen=listen, num_hosts=num_hosts,
+                                      transport=transport, api_key=api_key, seed=hp.seed, listen_num_envs=num_envs,
+                                      min_hosts=min_hosts, wait_timeout=wait_timeout)
+        except (ValueError, OSError, ProtocolError) as exc:  # no key off loopback, a busy port, no hosts: one line, no traceback
+            raise click.ClickException(str(exc)) from exc
         result = trainer.train(envs, hp, out, resume=resume, progress=progress)
     click.echo(f"trained {result.global_step} env steps in {result.wall_seconds:.0f}s; policy: {out}")
     if eval_episodes and spec.adapter == "gym" and not hosts and not listen:

@@ -37,13 +37,13 @@ def _cast(space: spaces.Space, value: Any) -> Any:
     if value is None:
         raise InvalidAction(f"action is missing; expected a value in {space}")
     if isinstance(space, spaces.Discrete):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float, np.floating, np.ndarray, list)):
-            raise InvalidAction(f"action {_short(value)} must be an integer for {space}")
-        array = np.asarray(value)
-        if array.size != 1 or array.ndim > 1:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float, np.floating, np.ndarray)):
             raise InvalidAction(f"action {_short(value)} must be a single integer for {space}")
-        scalar = array.reshape(()).item()
-        if float(scalar) != int(scalar):
+        array = np.asarray(value)
+        if array.ndim != 0 or array.dtype.kind not in "iuf":  # [1] is a list, not an integer
+            raise InvalidAction(f"action {_short(value)} must be a single integer for {space}")
+        scalar = array.item()
+        if not np.isfinite(scalar) or float(scalar) != int(scalar):
             raise InvalidAction(f"action {_short(value)} must be an integer for {space}")
         return space.dtype.type(int(scalar))
     if isinstance(space, (spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)):

@@ -45,6 +45,7 @@ from ..protocol.names import (
     VERSION,
 )
 from ..protocol.spaces import space_to_dict
+from .arguments import check_seed, construct
 from .served import ServedEnv
 from .specs import EnvSpec
 
@@ -129,7 +130,7 @@ class EnvService(Service):
 
     def _make(self, params: dict, session: str) -> dict:
         spec, kwargs = self._requested(params)
-        env = self._adapter(spec.adapter).make(spec.target, **kwargs)
+        env = construct(self._adapter(spec.adapter).make, kwargs, spec.target)
         autoreset = params.get(AUTORESET, True)
         if not isinstance(autoreset, bool):
             raise InvalidArgument("autoreset must be true or false")
@@ -140,7 +141,7 @@ class EnvService(Service):
         num_envs = params.get(NUM_ENVS, 1)
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or not 1 <= num_envs <= self.max_num_envs:
             raise InvalidArgument(f"num_envs must be an integer from 1 to {self.max_num_envs}, got {num_envs!r}")
-        env = self._adapter(spec.adapter).make_vec(spec.target, num_envs, **kwargs)
+        env = construct(self._adapter(spec.adapter).make_vec, kwargs, spec.target, num_envs)
         return self._register(ServedEnv(_new_key(), spec.name, env, seed=_seed(params)), session)
 
     def _reset(self, params: dict, session: str) -> dict:
@@ -250,10 +251,7 @@ def _new_key() -> str:
 
 
 def _seed(params: dict) -> int | None:
-    seed = params.get(SEED)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise InvalidArgument(f"seed must be an integer, got {seed!r}")
-    return seed
+    return check_seed(params.get(SEED))
 
 
 def _is_plain(value: Any) -> bool:

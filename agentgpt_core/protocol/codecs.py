@@ -19,6 +19,30 @@ import numpy as np
 from .errors import MalformedPayload
 
 NDARRAY_EXT = 1
+# Deepest nesting of arrays/objects a decoded message may have. Every message of the
+# protocol is a few levels deep (a nested Dict space is the deepest, far below this);
+# the limit keeps a hostile body from reaching Python's recursion limit anywhere later
+# (a JSON parser, kwargs checks, error messages), which used to surface as a 500.
+MAX_DEPTH = 64
+
+
+def check_depth(value: Any, limit: int = MAX_DEPTH) -> Any:
+    """Return ``value``, or raise MalformedPayload if its containers nest deeper than ``limit``.
+
+    Iterative, so the check itself cannot overflow the stack; ndarrays are leaves.
+    """
+    level: list[Any] = [value]
+    for depth in range(limit + 1):
+        deeper: list[Any] = []
+        for item in level:
+            if type(item) is dict:
+                deeper.extend(v for v in item.values() if type(v) in (dict, list))
+            elif type(item) is list:
+                deeper.extend(v for v in item if type(v) in (dict, list))
+        if not deeper:
+            return value
+        level = deeper
+    raise MalformedPayload(f"the message nests arrays/objects more than {limit} levels deep")
 
 
 class Codec:
@@ -62,9 +86,12 @@ class JsonCodec(Codec):
         if not data:
             return {}
         try:
-            return json.loads(data)
+            value = json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedPayload(f"body is not valid JSON: {exc}") from exc
+        except RecursionError:
+            raise MalformedPayload(f"the message nests arrays/objects more than {MAX_DEPTH} levels deep") from None
+        return check_depth(value)
 
 
 def _msgpack_default(value: Any) -> Any:
@@ -112,11 +139,12 @@ class MsgpackCodec(Codec):
         if not data:
             return {}
         try:
-            return msgpack.unpackb(data, ext_hook=_msgpack_ext_hook, raw=False, strict_map_key=False)
+            value = msgpack.unpackb(data, ext_hook=_msgpack_ext_hook, raw=False, strict_map_key=False)
         except MalformedPayload:
             raise
         except Exception as exc:  # msgpack raises several unrelated types
-            raise MalformedPayload(f"body is not valid msgpack: {exc}") from exc
+            raise MalformedPayload(f"body is not valid msgpack: {exc or type(exc).__name__}") from None
+        return check_depth(value)
 
 
 JSON = JsonCodec()

@@ -17,7 +17,6 @@ with the error's HTTP status, in the codec the caller accepts.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from functools import partial
 from typing import Any
@@ -30,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentgpt_core import __version__
 from agentgpt_core.kinds import Service
+from agentgpt_core.security import api_key_matches, bearer_token
 from agentgpt_core.protocol.names import DEFAULT_SESSION, Method
 from agentgpt_core.protocol.codecs import Codec, codec_for_content_type
 from agentgpt_core.protocol.errors import (
@@ -77,7 +77,7 @@ class ProtocolApp:
         self.dispatcher = dispatcher
         self.docs = docs
         self.max_body_bytes = max_body_bytes
-        self._expected_auth = f"Bearer {api_key}".encode() if api_key else None
+        self._api_key = api_key or None
         methods = dispatcher.service.methods
         self._routes = {("POST", f"/{m}"): (m, False) for m in methods}
         self._routes.update({("GET", f"/{m}"): (m, True) for m in GET_METHODS if m in methods})
@@ -131,7 +131,7 @@ class ProtocolApp:
             return 500, encode_error(error.to_dict(), codec_out), codec_out.content_type.encode()
 
     def _authorize(self, header: bytes) -> None:
-        if self._expected_auth is not None and not hmac.compare_digest(header, self._expected_auth):
+        if self._api_key is not None and not api_key_matches(self._api_key, bearer_token(header)):
             raise Unauthorized("wrong or missing API key; send 'Authorization: Bearer KEY'")
 
     async def _read_body(self, headers: dict[bytes, bytes], receive: Any) -> bytes:

@@ -89,6 +89,7 @@ def answer(service: Service, session: str, frame: Frame, max_size: int) -> Frame
         result = service.handle(method, params, session)
         return encode(codec, {"id": request_id, "result": result})
     except ProtocolError as error:
-        return error_frame(codec, getattr(error, "request_id", request_id), error)
+        known = getattr(error, "request_id", request_id)
+        return error_frame(codec, peek_id(frame) if known is None else known, error)
     except Exception as exc:  # a bug must cost one answer, never the socket
         return error_frame(codec, request_id, ProtocolError(f"internal error: {type(exc).__name__}: {exc}"))
