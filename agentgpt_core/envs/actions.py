@@ -8,6 +8,7 @@ an ndarray of the Box dtype and shape), so every action is cast, shape-checked a
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 import numpy as np
@@ -71,5 +72,14 @@ def _cast(space: spaces.Space, value: Any) -> Any:
 
 
 def _short(value: Any) -> str:
-    text = repr(value.tolist() if isinstance(value, np.ndarray) else value)
+    """A few characters of ``value`` for an error message, in time independent of its size
+    (a refused 15 MB action must not cost a 15 MB repr)."""
+    if isinstance(value, np.ndarray) and value.size > 16:
+        return f"<array of shape {value.shape}, dtype {value.dtype}>"
+    text = _REPR.repr(value.tolist() if isinstance(value, np.ndarray) else value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = 8
+_REPR.maxlevel = 3

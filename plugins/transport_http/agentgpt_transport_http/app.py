@@ -39,6 +39,7 @@ from agentgpt_core.protocol.errors import (
     ProtocolError,
     Unauthorized,
     UnknownMethod,
+    release_frames,
 )
 
 from .dispatch import DEFAULT_INLINE_BUDGET_S, Dispatcher
@@ -122,11 +123,13 @@ class ProtocolApp:
                 raise EnvError(f"the result of {method} cannot be sent as {codec_out.name}: {exc.message}") from exc
             return 200, body, codec_out.content_type.encode()
         except ProtocolError as exc:
+            release_frames(exc)  # frees the refused request now, not at the next full GC (security.md)
             return http_status(exc), encode_error(exc.to_dict(), codec_out), codec_out.content_type.encode()
         except _ClientGone:
             raise
         except Exception as exc:  # a bug here must not take the host down: log it, answer 500
             logger.exception("unexpected error answering %s", method)
+            release_frames(exc)
             error = ProtocolError(f"the host failed answering {method}: {type(exc).__name__}: {exc}")
             return 500, encode_error(error.to_dict(), codec_out), codec_out.content_type.encode()
 

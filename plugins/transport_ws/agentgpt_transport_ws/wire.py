@@ -17,7 +17,7 @@ import msgpack
 
 from agentgpt_core.kinds import Service
 from agentgpt_core.protocol.codecs import JSON, MSGPACK, Codec
-from agentgpt_core.protocol.errors import MalformedPayload, PayloadTooLarge, ProtocolError
+from agentgpt_core.protocol.errors import MalformedPayload, PayloadTooLarge, ProtocolError, release_frames
 
 Frame = str | bytes
 DEFAULT_MAX_SIZE = 16 * 2**20
@@ -89,6 +89,7 @@ def answer(service: Service, session: str, frame: Frame, max_size: int) -> Frame
         result = service.handle(method, params, session)
         return encode(codec, {"id": request_id, "result": result})
     except ProtocolError as error:
+        release_frames(error)  # the refused request is freed now, not at the next full GC
         known = getattr(error, "request_id", request_id)
         return error_frame(codec, peek_id(frame) if known is None else known, error)
     except Exception as exc:  # a bug must cost one answer, never the socket
