@@ -27,6 +27,7 @@ from ..protocol.errors import EnvError, ProtocolError, TransportError
 from ..protocol.names import ACTION, ACTION_SPACE, ENV_KEY, ENV_NAME, KWARGS, NUM_ENVS, OBSERVATION_SPACE, OPTIONS, SEED, Method
 from ..protocol.spaces import space_from_dict
 from .assembly import ResetBatch, StepBatch
+from .convert import wire_actions
 from .fanout import fan_out
 from .slot_table import SlotTable
 
@@ -166,6 +167,7 @@ class HostPoolVectorEnv(VectorEnv):
         self._drop_departed()
         joins = self._start_joins(self._newcomers())
         batch = StepBatch(self.single_observation_space, self.num_envs, self._obs)
+        actions = wire_actions(self.single_action_space, self.action_space, actions)  # Dict/Tuple/Text: one per env
         for member, result in self._call_members(
             Method.STEP, lambda m: {ENV_KEY: m.env_key, ACTION: batches.take(actions, m.slots)}
         ):

@@ -14,7 +14,7 @@ from ..protocol.names import Method
 from ..protocol.spaces import space_from_dict
 from .assembly import object_rows, put_final_observations
 from .connect import close_remote, open_remote
-from .convert import as_batch_value, unpack_vector_step
+from .convert import as_batch_value, unpack_vector_step, wire_actions
 
 
 class RemoteVectorEnv(VectorEnv):
@@ -72,6 +72,7 @@ class RemoteVectorEnv(VectorEnv):
         return self._batch(result[wire.OBSERVATION]), result.get(wire.INFO) or {}
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
+        actions = wire_actions(self.single_action_space, self.action_space, actions)
         result = self._client.call(Method.STEP, {wire.ENV_KEY: self.env_key, wire.ACTION: actions})
         return self.unpack_step(result)
 
