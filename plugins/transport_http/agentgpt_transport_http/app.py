@@ -43,6 +43,7 @@ from agentgpt_core.protocol.errors import (
 )
 
 from .dispatch import DEFAULT_INLINE_BUDGET_S, Dispatcher
+from .slow_clients import DEFAULT_BODY_TIMEOUT_S, BodyTooSlow, read_within
 from .openapi import GET_METHODS, protocol_paths
 from .status import http_status
 
@@ -64,11 +65,14 @@ def build_app(
     api_key: str | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     inline_budget_s: float = DEFAULT_INLINE_BUDGET_S,
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S,
 ) -> ProtocolApp:
     """An ASGI app serving ``service``; ``api_key`` None means no auth (the server allows that on loopback only)."""
     if max_body_bytes < 1:
         raise ValueError(f"max_body_bytes must be positive, got {max_body_bytes}")
-    return ProtocolApp(Dispatcher(service, inline_budget_s), api_key, max_body_bytes, _docs_app(service.methods))
+    app = ProtocolApp(Dispatcher(service, inline_budget_s), api_key, max_body_bytes, _docs_app(service.methods))
+    app.body_timeout_s = body_timeout_s
+    return app
 
 
 class ProtocolApp:
@@ -78,6 +82,7 @@ class ProtocolApp:
         self.dispatcher = dispatcher
         self.docs = docs
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = DEFAULT_BODY_TIMEOUT_S
         self._api_key = api_key or None
         methods = dispatcher.service.methods
         self._routes = {("POST", f"/{m}"): (m, False) for m in methods}
@@ -148,8 +153,12 @@ class ProtocolApp:
             if length > self.max_body_bytes:
                 raise self._too_large(length)
         chunks, size = [], 0
+        receive_by = read_within(self.body_timeout_s)
         while True:
-            message = await receive()
+            try:
+                message = await receive_by(receive)
+            except BodyTooSlow:
+                raise MalformedPayload(f"the request body did not arrive within {self.body_timeout_s:g} s") from None
             if message["type"] == "http.disconnect":
                 raise _ClientGone
             chunk = message.get("body", b"")
