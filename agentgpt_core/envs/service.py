@@ -47,6 +47,7 @@ from ..protocol.names import (
 from ..protocol.spaces import space_to_dict
 from .arguments import check_seed, construct
 from .served import ServedEnv
+from .sweeper import IdleSweeper
 from .specs import EnvSpec
 
 
@@ -62,6 +63,10 @@ class EnvService(Service):
 
     ``adapters`` maps each ``--env ADAPTER:TARGET`` prefix to its ``EnvAdapter``
     (default: the built-in ``gym`` one).
+
+    Limits (docs/security.md): ``max_envs`` counts envs, so a ``make_vec`` of 64 counts
+    64; ``max_num_envs`` caps one ``make_vec``; an env unused for ``idle_timeout_s`` is
+    closed by a sweep every ``min(60 s, idle_timeout_s / 4)``.
     """
 
     methods = ENV_METHODS
@@ -73,7 +78,7 @@ class EnvService(Service):
         adapters: Mapping[str, EnvAdapter] | None = None,
         max_envs: int = 4096,
         max_num_envs: int = 1024,
-        idle_timeout_s: float | None = 3600.0,
+        idle_timeout_s: float | None = 900.0,
     ):
         parsed = [spec if isinstance(spec, EnvSpec) else EnvSpec.parse(spec) for spec in specs]
         self.allowed: dict[str, EnvSpec] = {spec.name: spec for spec in parsed}
@@ -85,6 +90,7 @@ class EnvService(Service):
         self._sessions: dict[str, list[str]] = {}
         self._lock = threading.Lock()
         self._handlers: dict[str, Callable[[dict, str], Any]] = {m: getattr(self, f"_{m}") for m in self.methods}
+        self._sweeper = IdleSweeper(self, min(60.0, idle_timeout_s / 4)) if idle_timeout_s is not None else None
         for spec in parsed:  # fail at start-up, not at the first remote make
             self._adapter(spec.adapter)
 
@@ -116,6 +122,8 @@ class EnvService(Service):
 
     def close(self) -> None:
         """Close every env on this host."""
+        if self._sweeper is not None:
+            self._sweeper.stop()
         for session in list(self._sessions):
             self.close_session(session)
 
@@ -141,6 +149,7 @@ class EnvService(Service):
         num_envs = params.get(NUM_ENVS, 1)
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or not 1 <= num_envs <= self.max_num_envs:
             raise InvalidArgument(f"num_envs must be an integer from 1 to {self.max_num_envs}, got {num_envs!r}")
+        self._check_room(num_envs)  # before building them, not after
         env = construct(self._adapter(spec.adapter).make_vec, kwargs, spec.target, num_envs)
         return self._register(ServedEnv(_new_key(), spec.name, env, seed=_seed(params)), session)
 
@@ -218,12 +227,23 @@ class EnvService(Service):
     def _register(self, served: ServedEnv, session: str) -> dict:
         self.close_idle()  # sweep leaked envs exactly when a new one would need room
         with self._lock:
-            if len(self._envs) >= self.max_envs:
+            running = sum(env.num_envs for env in self._envs.values())
+            if running + served.num_envs > self.max_envs:
                 served.close()
-                raise InvalidArgument(f"this host already runs {self.max_envs} envs; close some first")
+                raise InvalidArgument(f"this host runs {running} of at most {self.max_envs} envs; {served.num_envs} more do not fit")
             self._envs[served.key] = served
             self._sessions.setdefault(session, []).append(served.key)
+        if self._sweeper is not None:
+            self._sweeper.ensure_started()
         return served.describe()
+
+    def _check_room(self, count: int) -> None:
+        running = sum(env.num_envs for env in self.open_envs)
+        if running + count > self.max_envs:
+            self.close_idle()
+            running = sum(env.num_envs for env in self.open_envs)
+            if running + count > self.max_envs:
+                raise InvalidArgument(f"this host runs {running} of at most {self.max_envs} envs; {count} more do not fit")
 
     def _lookup(self, params: dict, session: str) -> ServedEnv:
         key = params.get(ENV_KEY)
