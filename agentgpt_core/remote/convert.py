@@ -7,12 +7,14 @@ batched, with ``None`` kept for multi-agent slots that have no data.
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import numpy as np
 from gymnasium import spaces
 from gymnasium.vector.utils import iterate
 
+from ..protocol.errors import MalformedPayload, ProtocolError
 from ..protocol.names import FINAL_OBSERVATION, OBSERVATION, REWARD, TERMINATED, TRUNCATED
 
 
@@ -74,3 +76,19 @@ def wire_actions(space: spaces.Space, batch_space: spaces.Space, actions: Any) -
     if isinstance(space, spaces.Text):
         return list(actions)
     return list(iterate(batch_space, actions))
+
+
+@contextmanager
+def reading(method: str, peer: str) -> Iterator[None]:
+    """Turn a host's wrongly shaped answer into the protocol's ``MalformedPayload`` naming ``method``.
+
+    A result missing a field, or with an observation of the wrong size, used to surface
+    as a raw KeyError/ValueError from deep inside a conversion; the caller should get
+    the typed error that says which call, from which host, was wrong.
+    """
+    try:
+        yield
+    except ProtocolError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise MalformedPayload(f"the answer to {method!r} from {peer} does not fit the protocol: {type(exc).__name__}: {exc}") from None

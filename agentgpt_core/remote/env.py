@@ -11,7 +11,7 @@ from ..protocol import names as wire
 from ..protocol.names import Method
 from ..protocol.spaces import space_from_dict
 from .connect import close_remote, open_remote
-from .convert import as_slot_values, as_space_value
+from .convert import as_slot_values, as_space_value, reading
 
 
 class RemoteEnv(gym.Env):
@@ -43,10 +43,15 @@ class RemoteEnv(gym.Env):
             url, Method.MAKE, {wire.ENV_NAME: env_id, wire.KWARGS: make_kwargs}, client,
             api_key=api_key, codec=codec, timeout=timeout,
         )
-        self.env_key: str = description[wire.ENV_KEY]
-        self.agents: list[str] | None = description.get(wire.AGENTS)
-        self.observation_space = space_from_dict(description[wire.OBSERVATION_SPACE])
-        self.action_space = space_from_dict(description[wire.ACTION_SPACE])
+        try:
+            with reading(Method.MAKE, url):
+                self.env_key: str = description[wire.ENV_KEY]
+                self.agents: list[str] | None = description.get(wire.AGENTS)
+                self.observation_space = space_from_dict(description[wire.OBSERVATION_SPACE])
+                self.action_space = space_from_dict(description[wire.ACTION_SPACE])
+        except BaseException:
+            self._client.close()
+            raise
         self._next_reset: tuple[Any, dict] | None = None
         self._closed = False
 
@@ -58,10 +63,15 @@ class RemoteEnv(gym.Env):
             return observation, info
         self._next_reset = None
         result = self._client.call(Method.RESET, {wire.ENV_KEY: self.env_key, wire.SEED: seed, wire.OPTIONS: options})
-        return self._observation(result[wire.OBSERVATION]), result.get(wire.INFO) or {}
+        with reading(Method.RESET, self.url):
+            return self._observation(result[wire.OBSERVATION]), result.get(wire.INFO) or {}
 
     def step(self, action: Any) -> tuple[Any, Any, Any, Any, dict]:
         result = self._client.call(Method.STEP, {wire.ENV_KEY: self.env_key, wire.ACTION: action})
+        with reading(Method.STEP, self.url):
+            return self._unpack_step(result)
+
+    def _unpack_step(self, result: dict) -> tuple[Any, Any, Any, Any, dict]:
         observation = self._observation(result[wire.OBSERVATION])
         info = result.get(wire.INFO) or {}
         if wire.FINAL_OBSERVATION in result:

@@ -25,11 +25,11 @@ from gymnasium.vector.utils import batch_space, create_empty_array
 
 from .. import batches
 from ..kinds import Gateway, HostLink
-from ..protocol.errors import EnvError, ProtocolError, TransportError
+from ..protocol.errors import EnvError, MalformedPayload, ProtocolError, TransportError
 from ..protocol.names import ACTION, ACTION_SPACE, ENV_KEY, ENV_NAME, KWARGS, NUM_ENVS, OBSERVATION_SPACE, OPTIONS, SEED, Method
 from ..protocol.spaces import space_from_dict
 from .assembly import ResetBatch, StepBatch
-from .convert import wire_actions
+from .convert import reading, wire_actions
 from .fanout import fan_out
 from .slot_table import SlotTable
 
@@ -184,7 +184,11 @@ class HostPoolVectorEnv(VectorEnv):
         for member, result in self._call_members(
             Method.STEP, lambda m: {ENV_KEY: m.env_key, ACTION: batches.take(actions, m.slots)}
         ):
-            batch.add(member.slots, result)
+            try:
+                with reading(Method.STEP, f"host {member.link.host_id}"):
+                    batch.add(member.slots, result)
+            except MalformedPayload as exc:  # a host answering garbage is lost, like a silent one
+                self._drop(member, exc)
         for link, slots, future in self._ready_joins(self.host_deadline_min_s):  # the rest join at a later step
             first = self._finish_join(link, slots, future)
             if first is not None:

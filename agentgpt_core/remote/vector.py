@@ -14,7 +14,7 @@ from ..protocol.names import Method
 from ..protocol.spaces import space_from_dict
 from .assembly import object_rows, put_final_observations
 from .connect import close_remote, open_remote
-from .convert import as_batch_value, unpack_vector_step, wire_actions
+from .convert import as_batch_value, reading, unpack_vector_step, wire_actions
 
 
 class RemoteVectorEnv(VectorEnv):
@@ -50,10 +50,15 @@ class RemoteVectorEnv(VectorEnv):
             codec=codec,
             timeout=timeout,
         )
-        self.env_key: str = description[wire.ENV_KEY]
-        self.num_envs = int(description[wire.NUM_ENVS])
-        self.single_observation_space = space_from_dict(description[wire.OBSERVATION_SPACE])
-        self.single_action_space = space_from_dict(description[wire.ACTION_SPACE])
+        try:
+            with reading(Method.MAKE_VEC, url):
+                self.env_key: str = description[wire.ENV_KEY]
+                self.num_envs = int(description[wire.NUM_ENVS])
+                self.single_observation_space = space_from_dict(description[wire.OBSERVATION_SPACE])
+                self.single_action_space = space_from_dict(description[wire.ACTION_SPACE])
+        except BaseException:
+            self._client.close()
+            raise
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
@@ -69,12 +74,14 @@ class RemoteVectorEnv(VectorEnv):
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None) -> tuple[Any, dict]:
         super().reset(seed=seed)
         result = self._client.call(Method.RESET, {wire.ENV_KEY: self.env_key, wire.SEED: seed, wire.OPTIONS: options})
-        return self._batch(result[wire.OBSERVATION]), result.get(wire.INFO) or {}
+        with reading(Method.RESET, self.url):
+            return self._batch(result[wire.OBSERVATION]), result.get(wire.INFO) or {}
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
         actions = wire_actions(self.single_action_space, self.action_space, actions)
         result = self._client.call(Method.STEP, {wire.ENV_KEY: self.env_key, wire.ACTION: actions})
-        return self.unpack_step(result)
+        with reading(Method.STEP, self.url):
+            return self.unpack_step(result)
 
     def unpack_step(self, result: dict) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
         """Turn a wire ``step`` result into Gymnasium's vector step tuple."""
