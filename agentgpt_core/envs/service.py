@@ -138,11 +138,11 @@ class EnvService(Service):
 
     def _make(self, params: dict, session: str) -> dict:
         spec, kwargs = self._requested(params)
-        env = construct(self._adapter(spec.adapter).make, kwargs, spec.target)
-        autoreset = params.get(AUTORESET, True)
+        seed, autoreset = _seed(params), params.get(AUTORESET, True)  # checked before an env exists to leak
         if not isinstance(autoreset, bool):
             raise InvalidArgument("autoreset must be true or false")
-        return self._register(ServedEnv(_new_key(), spec.name, env, seed=_seed(params), autoreset=autoreset), session)
+        env = construct(self._adapter(spec.adapter).make, kwargs, spec.target)
+        return self._register(ServedEnv(_new_key(), spec.name, env, seed=seed, autoreset=autoreset), session)
 
     def _make_vec(self, params: dict, session: str) -> dict:
         spec, kwargs = self._requested(params)
@@ -150,8 +150,9 @@ class EnvService(Service):
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or not 1 <= num_envs <= self.max_num_envs:
             raise InvalidArgument(f"num_envs must be an integer from 1 to {self.max_num_envs}, got {num_envs!r}")
         self._check_room(num_envs)  # before building them, not after
+        seed = _seed(params)
         env = construct(self._adapter(spec.adapter).make_vec, kwargs, spec.target, num_envs)
-        return self._register(ServedEnv(_new_key(), spec.name, env, seed=_seed(params)), session)
+        return self._register(ServedEnv(_new_key(), spec.name, env, seed=seed), session)
 
     def _reset(self, params: dict, session: str) -> dict:
         served = self._lookup(params, session)
@@ -199,7 +200,8 @@ class EnvService(Service):
         if spec is None:
             served = ", ".join(sorted(self.allowed)) or "none"
             raise EnvNotAllowed(f"env {name!r} is not served here; this host serves: {served}")
-        kwargs = params.get(KWARGS) or {}
+        kwargs = params.get(KWARGS)
+        kwargs = {} if kwargs is None else kwargs  # 0, "" or [] are wrong, not empty
         if not isinstance(kwargs, dict) or not all(_is_plain(v) for v in kwargs.values()):
             raise InvalidArgument("kwargs must be an object of plain values (numbers, strings, booleans, lists)")
         return spec, kwargs
