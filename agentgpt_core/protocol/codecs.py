@@ -11,6 +11,7 @@ e.g. ``"<f4"``), so nothing is copied through Python floats. No pickle, ever.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import msgpack
@@ -94,6 +95,39 @@ class JsonCodec(Codec):
         return check_depth(value)
 
 
+class StrictJsonCodec(JsonCodec):
+    """JSON that strict parsers read: non-finite floats as the strings ``"Infinity"``,
+    ``"-Infinity"`` and ``"NaN"``.
+
+    ``NaN`` and ``Infinity`` are not JSON (RFC 8259), and JavaScript's ``JSON.parse``
+    refuses a Box bound written ``-Infinity``. A caller asks for this form with
+    ``Accept: application/json; nonfinite=string`` (HTTP) and turns the strings back
+    into numbers (numpy and Python's ``float()`` read them as they are).
+    """
+
+    name = "json-strict"
+    content_type = "application/json; nonfinite=string"
+
+    def encode(self, value: Any) -> bytes:
+        try:
+            return json.dumps(_finite_or_text(value), default=_json_default, allow_nan=False, separators=(",", ":")).encode()
+        except (TypeError, ValueError) as exc:
+            raise MalformedPayload(f"value is not JSON-encodable: {exc}") from exc
+
+
+def _finite_or_text(value: Any) -> Any:
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        return number if math.isfinite(number) else "NaN" if number != number else "Infinity" if number > 0 else "-Infinity"
+    if isinstance(value, np.ndarray):
+        return _finite_or_text(value.tolist()) if value.dtype.kind in "fc" or value.dtype.hasobject else value
+    if isinstance(value, dict):
+        return {key: _finite_or_text(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_text(item) for item in value]
+    return value
+
+
 def _msgpack_default(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         if value.dtype.hasobject:
@@ -148,8 +182,9 @@ class MsgpackCodec(Codec):
 
 
 JSON = JsonCodec()
+STRICT_JSON = StrictJsonCodec()
 MSGPACK = MsgpackCodec()
-CODECS: dict[str, Codec] = {JSON.name: JSON, MSGPACK.name: MSGPACK}
+CODECS: dict[str, Codec] = {JSON.name: JSON, STRICT_JSON.name: STRICT_JSON, MSGPACK.name: MSGPACK}
 _BY_CONTENT_TYPE = {
     "application/json": JSON,
     "application/msgpack": MSGPACK,
@@ -163,8 +198,10 @@ def codec_for_content_type(content_type: str | None, default: Codec = JSON) -> C
     if not content_type:
         return default
     for part in content_type.split(","):
-        media = part.split(";")[0].strip().lower()
+        media, *parameters = (piece.strip().lower() for piece in part.split(";"))
         if media in _BY_CONTENT_TYPE:
+            if media == "application/json" and "nonfinite=string" in (p.replace(" ", "") for p in parameters):
+                return STRICT_JSON
             return _BY_CONTENT_TYPE[media]
     return default
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
+from gymnasium.envs.registration import EnvSpec
 
 from ..kinds import TransportClient
 from ..protocol import names as wire
@@ -54,6 +55,9 @@ class RemoteEnv(gym.Env):
             raise
         self._next_reset: tuple[Any, dict] | None = None
         self._closed = False
+        if client is None:  # made from a URL, so it can be made again: gymnasium's checker re-makes from the spec
+            remake = Remake(url, env_id, api_key=api_key, codec=codec, timeout=timeout)
+            self.spec = EnvSpec(id=env_id, entry_point=remake, kwargs=dict(make_kwargs), disable_env_checker=True)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
         super().reset(seed=seed)
@@ -90,3 +94,21 @@ class RemoteEnv(gym.Env):
         if self.agents is not None:
             return as_slot_values(self.observation_space, value)
         return as_space_value(self.observation_space, value)
+
+
+class Remake:
+    """The entry point of a ``RemoteEnv``'s spec: ``gym.make(env.spec)`` opens another one on the same host.
+
+    A class rather than a ``functools.partial`` so the spec's repr, which Gymnasium
+    prints and users log, never shows the API key.
+    """
+
+    def __init__(self, url: str, env_id: str, **options: Any):
+        self.url, self.env_id, self._options = url, env_id, options
+
+    def __call__(self, **make_kwargs: Any) -> RemoteEnv:
+        make_kwargs.pop("render_mode", None)  # remote envs do not render
+        return RemoteEnv(self.url, self.env_id, **self._options, **make_kwargs)
+
+    def __repr__(self) -> str:
+        return f"RemoteEnv({self.url!r}, {self.env_id!r})"
