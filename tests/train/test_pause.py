@@ -68,3 +68,39 @@ def test_no_live_row_pauses_without_counting_and_resumes(tmp_path, toy_envs, cap
     assert [row["global_step"] for row in rows] == sorted({row["global_step"] for row in rows})
     messages = [record.getMessage() for record in caplog.records]
     assert any("training paused" in m for m in messages) and any("training resumed" in m for m in messages)
+
+
+def test_a_pool_whose_only_host_leaves_pauses_training_until_it_is_back(tmp_path, caplog):
+    """The same over a real host pool: the host stops after update 2 and comes back a second later."""
+    import threading
+
+    from agentgpt_core.builtins.transport_memory import MemoryTransport
+    from agentgpt_core.envs import EnvService
+    from agentgpt_core.remote.pool import HostPoolVectorEnv
+
+    service = EnvService(["gym:CartPole-v1"])
+    server = MemoryTransport().server(service, name="pause-host")
+    server.start()
+    pool = HostPoolVectorEnv.from_urls(["memory://pause-host"], "CartPole-v1", 2, retry_interval=0.05)
+    events = []
+
+    def on_update(report):
+        if report.update == 2:
+            server.stop()  # every host gone
+            events.append(("gone", report.global_step))
+            threading.Timer(1.0, lambda: (events.append(("back", None)), server.start())).start()
+
+    caplog.set_level(logging.WARNING, logger="agentgpt.train")
+    hp = load_hyperparameters(None, {**TINY, "num_envs": 2, "max_steps": 5 * 32})
+    try:
+        result = train(pool, hp, tmp_path, progress=False, on_update=on_update)
+    finally:
+        pool.close()
+        server.stop()
+        service.close()
+    assert [e[0] for e in events] == ["gone", "back"]
+    rows = read_metrics(tmp_path)
+    assert all(math.isfinite(row["value_loss"]) for row in rows)
+    assert result.global_step >= 5 * 32 and result.updates <= 7  # filler steps were not counted, nor learned on
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("training paused" in m for m in messages) and any("training resumed" in m for m in messages)
