@@ -111,3 +111,34 @@ def test_train_then_eval_json_and_plot_from_the_command_line(tmp_path):
 
     plotted = subprocess.run(AGENTGPT + ["plot", str(run)], capture_output=True, text=True, timeout=60)
     assert Path(plotted.stdout.strip()).read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.timeout(240)
+def test_listen_trains_on_the_configured_rows_as_hosts_arrive(tmp_path):
+    """num_envs = 8 from the hyperparameters: one 4-env host trains on 4 real rows and 4 filler
+    rows; a second takes the free rows (8 real rows from then on); a third waits as a spare."""
+    config = tmp_path / "tiny.yaml"
+    config.write_text("num_envs: 8\nrollout_steps: 16\nd_model: 16\nmax_input_states: 4\n")
+    run, listen = tmp_path / "run", f"ws://127.0.0.1:{free_port()}"
+    trainer = start(["train", "--env", "CartPole-v1", "--listen", listen, "--min-hosts", "1", "--config", str(config),
+                     "--max-steps", "19200", "--api-key", "k", "--out", str(run), "--no-progress", "--wait-timeout", "120"])
+    launch = ["launch", "--transport", "ws", "--connect", listen, "--env", "gym:CartPole-v1", "--num-envs", "4", "--api-key", "k"]
+    hosts = [start(launch)]
+    try:
+        deadline = time.monotonic() + 120
+        while not metrics(run) and time.monotonic() < deadline:  # training has begun with the first host alone
+            time.sleep(0.2)
+        hosts += [start(launch), start(launch)]
+        output, _ = trainer.communicate(timeout=200)
+    finally:
+        for host in hosts:
+            stop(host)
+        stop(trainer)
+    assert trainer.returncode == 0, output
+    alive = [row["alive_rows"] for row in metrics(run)]
+    assert alive[0] == 4  # rows 4..7 are filler until a second host takes them
+    both = alive.index(8)  # the first update with both hosts present...
+    assert all(count == 8 for count in alive[both + 1 :])  # ...and every one after it trains on all 8 rows
+    joined = [line.split("joined with slots ")[1].strip() for line in output.splitlines() if "joined with slots" in line]
+    assert sorted(joined) == ["0..3", "4..7"], output
+    assert "waits as a spare" in output

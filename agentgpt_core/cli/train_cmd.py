@@ -8,6 +8,7 @@ protocol: hosts it starts on this machine (the default), hosts that listen
 from __future__ import annotations
 
 import json
+import logging
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -28,17 +29,18 @@ def _env_spec(value: str) -> EnvSpec:
 
 def open_training_envs(stack: ExitStack, spec: EnvSpec, num_envs: int, *, hosts: tuple[str, ...], listen: str | None,
                        num_hosts: int, transport: str, api_key: str | None, seed: int | None,
-                       listen_num_envs: int | None = None, min_hosts: int = 1, wait_timeout: float = 600.0) -> Any:
+                       min_hosts: int = 1, wait_timeout: float = 600.0) -> Any:
     """The VectorEnv to train on, with everything it started registered on ``stack``.
 
-    With ``listen``, ``listen_num_envs`` (None: what the first ``min_hosts`` hosts offer)
-    sets the pool's size, and the trainer waits up to ``wait_timeout`` seconds for hosts.
+    With ``listen`` the pool has ``num_envs`` rows whatever the hosts offer: training starts
+    once ``min_hosts`` hosts are present (waiting up to ``wait_timeout`` seconds), rows no
+    host holds yet are ``alive == False`` filler, and each host that dials in takes free rows.
     """
     from ..remote import RemoteVectorEnv
     from .hosts import local_hosts
 
     if listen:
-        envs = RemoteVectorEnv.from_hosts(listen, spec.name, listen_num_envs, api_key=api_key,
+        envs = RemoteVectorEnv.from_hosts(listen, spec.name, num_envs, api_key=api_key,
                                           min_hosts=min_hosts, wait_timeout=wait_timeout)
     else:
         urls = list(hosts) or stack.enter_context(local_hosts([str(spec)], num_hosts, transport=transport, api_key=api_key))
@@ -82,10 +84,12 @@ def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, conf
     overrides = {k: v for k, v in {"num_envs": num_envs, "max_steps": max_steps, "seed": seed}.items() if v is not None}
     hp = load_hyperparameters(config, overrides)
     trainer = get_plugin_manager().get("trainers", backend)
+    if hosts or listen:
+        _show_host_events()
     with ExitStack() as stack:
         try:
             envs = open_training_envs(stack, spec, hp.num_envs, hosts=hosts, listen=listen, num_hosts=num_hosts,
-                                      transport=transport, api_key=api_key, seed=hp.seed, listen_num_envs=num_envs,
+                                      transport=transport, api_key=api_key, seed=hp.seed,
                                       min_hosts=min_hosts, wait_timeout=wait_timeout)
         except (ValueError, OSError, ProtocolError) as exc:  # no key off loopback, a busy port, no hosts: one line, no traceback
             raise click.ClickException(str(exc)) from exc
@@ -98,6 +102,16 @@ def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, conf
     from ..train import plot_run
 
     click.echo(f"learning curve: {plot_run(out)}")
+
+
+def _show_host_events() -> None:
+    """Print the host pool's events (which rows each host takes, spares, losses) on stderr."""
+    logger = logging.getLogger("agentgpt")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def _evaluate(policy: Path, spec: EnvSpec, episodes: int, *, seed: int | None, url: str | None = None, api_key: str | None = None) -> dict:

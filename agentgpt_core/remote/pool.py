@@ -75,6 +75,7 @@ class HostPoolVectorEnv(VectorEnv):
         self._executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="agentgpt-pool")
         self._members: dict[str, _Member] = {}
         self._refused: weakref.WeakSet[HostLink] = weakref.WeakSet()
+        self._spares: set[str] = set()  # host ids told they wait as spares (said once each)
         self._started = self._closed = False
         self.single_observation_space = self.single_action_space = None
         try:
@@ -227,6 +228,13 @@ class HostPoolVectorEnv(VectorEnv):
                 future = self._executor.submit(self._make, link, len(slots), self._started)
                 self._joining.append((link, slots, future))
                 self._join_started[id(future)] = time.monotonic()
+                self._spares.discard(link.host_id)
+                if len(slots) < link.capacity:
+                    log.info("host %s offers %d envs but only %d of the %d rows were free: it runs %d, %d stay idle",
+                             link.host_id, link.capacity, len(slots), self.num_envs, len(slots), link.capacity - len(slots))
+            elif link.host_id not in self._spares:
+                self._spares.add(link.host_id)
+                log.info("host %s offers %d envs but all %d rows are held: it waits as a spare", link.host_id, link.capacity, self.num_envs)
 
     def _ready_joins(self, grace: float | None) -> list[tuple[HostLink, list[int], Future]]:
         """The joins whose make (and reset) have answered. A step waits for a join at most ``grace``

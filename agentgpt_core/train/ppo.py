@@ -44,7 +44,7 @@ EPISODE_WINDOW = 20  # finished episodes averaged into "episode_return"
 METRIC_FIELDS = [
     "update", "global_step", "wall_seconds", "steps_per_second", "learning_rate",
     "episode_return", "episode_length", "episodes", "policy_loss", "value_loss",
-    "entropy", "approx_kl", "clip_fraction", "explained_variance",
+    "entropy", "approx_kl", "clip_fraction", "explained_variance", "alive_rows",
 ]  # fmt: skip
 
 
@@ -323,6 +323,7 @@ def train(
                 "episode_length": float(np.mean(recent_lengths)) if recent_lengths else float("nan"),
                 "episodes": episodes_done,
                 **{name: float(np.mean(series)) for name, series in stats.items()},
+                "alive_rows": valid_t.sum(1).float().mean().item(),  # rows with real data, per step
                 "explained_variance": (
                     1.0 - (b_returns - b_values).var().item() / return_variance if return_variance > 0 else float("nan")
                 ),
