@@ -39,7 +39,7 @@ from .hyperparameters import Hyperparameters
 from .reward_scaling import ReturnScaler
 from .run_log import MetricsLog, ProgressBar
 
-log = logging.getLogger("agentgpt.train")
+logger = logging.getLogger("agentgpt.train")
 EPISODE_WINDOW = 20  # finished episodes averaged into "episode_return"
 METRIC_FIELDS = [
     "update", "global_step", "wall_seconds", "steps_per_second", "learning_rate",
@@ -79,13 +79,13 @@ class Pause:
     def wait(self) -> None:
         if self.since is None:
             self.since = time.monotonic()
-            log.warning("training paused: no env row is alive (every env host gone?); waiting for one, counting no steps")
+            logger.warning("training paused: no env row is alive (every env host gone?); waiting for one, counting no steps")
         time.sleep(self.delay)
         self.delay = min(1.0, self.delay * 2)
 
     def end(self) -> None:
         if self.since is not None:
-            log.warning("training resumed after %.1f s paused", time.monotonic() - self.since)
+            logger.warning("training resumed after %.1f s paused", time.monotonic() - self.since)
             self.since, self.delay = None, 0.05
 
 
