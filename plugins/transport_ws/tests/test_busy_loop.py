@@ -14,7 +14,7 @@ def test_a_slow_step_on_one_socket_does_not_delay_a_ping_on_another(slow_env):
     with WsServer(service) as server:
         busy, idle = WsClient(server.url, codec="json"), WsClient(server.url)
         try:
-            key = busy.call("make", {"env_name": slow_env, "kwargs": {"delay": 1.5}})["env_key"]
+            key = busy.call("make", {"env_name": slow_env, "kwargs": {"delay": 2.0}})["env_key"]
             busy.call("reset", {"env_key": key})
             stepping = threading.Thread(target=busy.call, args=("step", {"env_key": key, "action": 0}))
             stepping.start()
@@ -26,7 +26,7 @@ def test_a_slow_step_on_one_socket_does_not_delay_a_ping_on_another(slow_env):
                 latencies.append(time.monotonic() - began)
             assert stepping.is_alive()  # all five answered while the slow step still ran
             stepping.join(5)
-            assert max(latencies) < 0.25, latencies
+            assert max(latencies) < 0.5, latencies  # before: the whole step (1.5 s measured)
         finally:
             busy.close()
             idle.close()

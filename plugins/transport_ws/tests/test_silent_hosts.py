@@ -23,7 +23,7 @@ from agentgpt_core.remote.pool import HostPoolVectorEnv
 from agentgpt_transport_ws import DialOutServer, WsGateway
 
 KEY = "silence-key"
-DEADLINE = 0.5
+DEADLINE = 1.0
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_a_host_that_registers_and_never_answers_costs_one_deadline_once(gateway
             assert wait_until(lambda: len(gateway.hosts()) == 2)
             times = timed_steps(pool, 20)
             assert rogue.requests >= 1  # it was asked to make its envs
-        assert sum(times) < DEADLINE + 3.0, times  # not 30 s, and not a deadline per step
+        assert sum(times) < DEADLINE + 4.0, times  # not 30 s, and not a deadline per step (that would be 20 s)
         assert max(times[1:]) < DEADLINE, times
         assert pool.assignment == {"steady": [0, 1]}
         _, _, _, _, infos = pool.step(np.zeros(4, dtype=np.int64))
@@ -120,8 +120,8 @@ def test_a_member_that_goes_silent_mid_run_is_dropped_after_its_deadline(gateway
             timed_steps(pool, 5)  # recent step times: milliseconds, so the deadline is the minimum
             service.silent.set()
             times = timed_steps(pool, 20)
-            assert DEADLINE * 0.9 <= times[0] < DEADLINE + 1.5, times  # one deadline, once
-            assert sum(times[1:]) < 2.0, times
+            assert DEADLINE * 0.9 <= times[0] < DEADLINE + 2.0, times  # one deadline, once
+            assert sum(times[1:]) < 4.0, times  # not a deadline per step (that would be 19 s)
             assert list(pool.assignment) == ["steady"]
             _, _, _, truncated, infos = pool.step(np.zeros(pool.num_envs, dtype=np.int64))
             assert list(infos["alive"]) == [True, True, False, False] and truncated[2:].all()
