@@ -260,3 +260,18 @@ def test_unknown_methods_are_unknown(wire):
     for method in ("", "mak", "__init__", "_make", "handle", "close_session", "x" * 200):
         code = wire.call(method, {})
         assert code in (("unknown_method",) if isinstance(wire, WsWire) else ("unknown_method", "method_not_allowed"))
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER", "bEaReR"])
+def test_one_bearer_rule_on_both_transports(servers, scheme):
+    """The scheme is case-insensitive (RFC 7235) over HTTP and over the WebSocket handshake alike."""
+    http = HttpWire(servers["http"])
+    try:
+        assert http.raw("ping", b"", auth=f"{scheme} {KEY}")[0] is None
+        assert http.raw("info", b"", auth=f"{scheme} {KEY}")[0] is None
+    finally:
+        http.close()
+    socket = ws_connect(servers["ws"], additional_headers={"Authorization": f"{scheme} {KEY}"})
+    socket.send(json.dumps({"id": 1, "method": "ping", "params": {}}))
+    assert json.loads(socket.recv(timeout=10))["result"]["ok"] is True
+    socket.close()
