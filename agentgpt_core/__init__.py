@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["RemoteEnv", "RemoteVectorEnv", "__version__"]
+__all__ = ["RemoteEnv", "RemoteParallelEnv", "RemoteVectorEnv", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
@@ -16,6 +16,10 @@ def __getattr__(name: str) -> Any:
         from .remote.env import RemoteEnv
 
         return RemoteEnv
+    if name == "RemoteParallelEnv":
+        from .remote.parallel import RemoteParallelEnv
+
+        return RemoteParallelEnv
     if name == "RemoteVectorEnv":
         from .remote.vector import RemoteVectorEnv
 

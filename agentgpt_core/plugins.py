@@ -23,6 +23,7 @@ from .kinds import EnvAdapter, Host, TrainerBackend, Transport, Tunnel
 ENTRY_POINT_GROUP = "agentgpt"
 BUILTIN_PLUGINS = (
     "agentgpt_core.builtins.env_gym",
+    "agentgpt_core.builtins.env_pettingzoo",
     "agentgpt_core.builtins.transport_memory",
     "agentgpt_core.builtins.trainer_local",
     "agentgpt_core.builtins.host_local",

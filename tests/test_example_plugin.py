@@ -15,7 +15,7 @@ from agentgpt_core.remote import RemoteEnv
 def test_the_example_package_is_discovered_through_the_entry_point_group(monkeypatch):
     monkeypatch.setenv("AGENTGPT_LOAD_PLUGINS", "agentgpt-env-example")
     manager = PluginManager()
-    assert manager.names("env_adapters") == ["countdown", "gym"]
+    assert manager.names("env_adapters") == ["countdown", "gym", "pettingzoo"]
     [info] = [i for i in manager.info() if i.name == "countdown"]
     assert (info.package, info.version, info.registers) == ("agentgpt-env-example", "0.1.0", {"env_adapters": ["countdown"]})
 

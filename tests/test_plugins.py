@@ -46,7 +46,7 @@ def site(tmp_path, monkeypatch):
 
 def test_builtins_register_like_any_plugin():
     manager = PluginManager(load_entry_points=False)
-    assert manager.names("env_adapters") == ["gym"]
+    assert manager.names("env_adapters") == ["gym", "pettingzoo"]
     assert "memory" in manager.names("transports") and manager.names("trainers") == ["local"]
     assert manager.names("hosts") == ["local"]
 

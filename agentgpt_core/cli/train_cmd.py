@@ -29,35 +29,37 @@ def _env_spec(value: str) -> EnvSpec:
 
 def open_training_envs(stack: ExitStack, spec: EnvSpec, num_envs: int, *, hosts: tuple[str, ...], listen: str | None,
                        num_hosts: int, transport: str, api_key: str | None, seed: int | None,
-                       min_hosts: int = 1, wait_timeout: float = 600.0) -> Any:
+                       min_hosts: int = 1, wait_timeout: float = 600.0, agent_rows: int | None = None) -> Any:
     """The VectorEnv to train on, with everything it started registered on ``stack``.
 
     With ``listen`` the pool has ``num_envs`` rows whatever the hosts offer: training starts
     once ``min_hosts`` hosts are present (waiting up to ``wait_timeout`` seconds), rows no
     host holds yet are ``alive == False`` filler, and each host that dials in takes free rows.
+    For a multi-agent env each of the ``num_envs`` envs is ``agent_rows`` rows (default: its
+    initial agents).
     """
     from ..remote import RemoteVectorEnv
     from .hosts import local_hosts
 
     if listen:
         envs = RemoteVectorEnv.from_hosts(listen, spec.name, num_envs, api_key=api_key,
-                                          min_hosts=min_hosts, wait_timeout=wait_timeout)
+                                          min_hosts=min_hosts, wait_timeout=wait_timeout, agent_rows=agent_rows)
     else:
         urls = list(hosts) or stack.enter_context(local_hosts([str(spec)], num_hosts, transport=transport, api_key=api_key))
         if len(urls) == 1:
-            envs = RemoteVectorEnv(urls[0], spec.name, num_envs, api_key=api_key, seed=seed)
+            envs = RemoteVectorEnv(urls[0], spec.name, num_envs, api_key=api_key, seed=seed, agent_rows=agent_rows)
         else:
             from ..remote.pool import HostPoolVectorEnv
 
             if num_envs % len(urls):
                 raise click.UsageError(f"--num-envs {num_envs} must divide evenly over {len(urls)} hosts")
-            envs = HostPoolVectorEnv.from_urls(urls, spec.name, num_envs // len(urls), api_key=api_key)
+            envs = HostPoolVectorEnv.from_urls(urls, spec.name, num_envs // len(urls), api_key=api_key, agent_rows=agent_rows)
     stack.callback(envs.close)
     return envs
 
 
 @click.command()
-@click.option("--env", "env", required=True, metavar="SPEC", help="Env to learn: gym:CartPole-v1, ALIAS=gym:pkg.mod:factory, or a name the hosts serve.")
+@click.option("--env", "env", required=True, metavar="SPEC", help="Env to learn: gym:CartPole-v1, ALIAS=gym:pkg.mod:factory, pettingzoo:pkg.module, or a name the hosts serve.")
 @click.option("--num-envs", type=int, default=None, help="Parallel envs in total (default: the config's num_envs).")
 @click.option("--max-steps", type=int, default=None, help="Env steps to train for.")
 @click.option("--out", "out", type=click.Path(path_type=Path), default=Path("runs/latest"), show_default=True, help="Run directory.")
@@ -71,12 +73,13 @@ def open_training_envs(stack: ExitStack, spec: EnvSpec, num_envs: int, *, hosts:
 @click.option("--num-hosts", type=int, default=1, show_default=True, help="With no --hosts/--listen: how many local host processes to start.")
 @click.option("--transport", default="http", show_default=True, help="Transport for local hosts.")
 @click.option("--api-key", envvar="AGENTGPT_API_KEY", default=None, help="Key for the env hosts [env: AGENTGPT_API_KEY].")
+@click.option("--agent-rows", type=int, default=None, help="Multi-agent envs: batch rows per env, one per agent slot (default: the env's initial agents).")
 @click.option("--backend", default="local", show_default=True, help="Trainer backend plugin.")
 @click.option("--eval-episodes", type=int, default=20, show_default=True, help="Episodes to evaluate the final policy on (0 to skip).")
 @click.option("--progress/--no-progress", default=True, help="Show the live progress bar.")
 def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, config: Path | None, seed: int | None, resume: bool,
-          hosts: tuple[str, ...], listen: str | None, min_hosts: int, wait_timeout: float, num_hosts: int, transport: str, api_key: str | None, backend: str,
-          eval_episodes: int, progress: bool) -> None:
+          hosts: tuple[str, ...], listen: str | None, min_hosts: int, wait_timeout: float, num_hosts: int, transport: str, api_key: str | None, agent_rows: int | None,
+          backend: str, eval_episodes: int, progress: bool) -> None:
     """Train the GPT actor-critic policy on remote (or local) simulators."""
     from ..train import load_hyperparameters
 
@@ -90,7 +93,7 @@ def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, conf
         try:
             envs = open_training_envs(stack, spec, hp.num_envs, hosts=hosts, listen=listen, num_hosts=num_hosts,
                                       transport=transport, api_key=api_key, seed=hp.seed,
-                                      min_hosts=min_hosts, wait_timeout=wait_timeout)
+                                      min_hosts=min_hosts, wait_timeout=wait_timeout, agent_rows=agent_rows)
         except (ValueError, OSError, ProtocolError) as exc:  # no key off loopback, a busy port, no hosts: one line, no traceback
             raise click.ClickException(str(exc)) from exc
         result = trainer.train(envs, hp, out, resume=resume, progress=progress)

@@ -47,15 +47,17 @@ from ..protocol.names import (
 from ..protocol.spaces import space_to_dict
 from .arguments import check_seed, construct
 from .served import ServedEnv
+from .served_agents import serve
 from .sweeper import IdleSweeper
 from .specs import EnvSpec
 
 
 def builtin_adapters() -> dict[str, EnvAdapter]:
-    """The adapters of the core itself (``gym:``), for a service built without a plugin manager."""
+    """The adapters of the core itself (``gym:``, ``pettingzoo:``), for a service built without a plugin manager."""
     from ..builtins.env_gym import GymAdapter
+    from ..builtins.env_pettingzoo import PettingZooAdapter
 
-    return {GymAdapter.name: GymAdapter()}
+    return {GymAdapter.name: GymAdapter(), PettingZooAdapter.name: PettingZooAdapter()}
 
 
 class EnvService(Service):
@@ -142,7 +144,7 @@ class EnvService(Service):
         if not isinstance(autoreset, bool):
             raise InvalidArgument("autoreset must be true or false")
         env = construct(self._adapter(spec.adapter).make, kwargs, spec.target)
-        return self._register(ServedEnv(_new_key(), spec.name, env, seed=seed, autoreset=autoreset), session)
+        return self._register(serve(_new_key(), spec.name, env, seed=seed, autoreset=autoreset), session)
 
     def _make_vec(self, params: dict, session: str) -> dict:
         spec, kwargs = self._requested(params)
@@ -152,7 +154,7 @@ class EnvService(Service):
         self._check_room(num_envs)  # before building them, not after
         seed = _seed(params)
         env = construct(self._adapter(spec.adapter).make_vec, kwargs, spec.target, num_envs)
-        return self._register(ServedEnv(_new_key(), spec.name, env, seed=seed), session)
+        return self._register(serve(_new_key(), spec.name, env, seed=seed), session)
 
     def _reset(self, params: dict, session: str) -> dict:
         served = self._lookup(params, session)

@@ -54,6 +54,7 @@ TRUNCATED = "truncated"
 INFO = "info"
 FINAL_OBSERVATION = "final_observation"  # the terminal observation of an episode the host reset
 FINAL_INFO = "final_info"
+NEW_EPISODE = "new_episode"  # multi-agent step: the last agent ended and the host reset the env
 OBSERVATION_SPACE = "observation_space"
 ACTION_SPACE = "action_space"
 AGENTS = "agents"

@@ -26,8 +26,9 @@ from gymnasium.vector.utils import batch_space, create_empty_array
 from .. import batches
 from ..kinds import Gateway, HostLink
 from ..protocol.errors import EnvError, MalformedPayload, ProtocolError, TransportError
-from ..protocol.names import ACTION, ACTION_SPACE, ENV_KEY, ENV_NAME, KWARGS, NUM_ENVS, OBSERVATION_SPACE, OPTIONS, SEED, Method
+from ..protocol.names import ACTION, ACTION_SPACE, AGENTS, ENV_KEY, ENV_NAME, KWARGS, NUM_ENVS, OBSERVATION_SPACE, OPTIONS, SEED, Method
 from ..protocol.spaces import space_from_dict
+from .agent_rows import AgentRows
 from .assembly import ResetBatch, StepBatch
 from .convert import reading, wire_actions
 from .fanout import fan_out
@@ -61,9 +62,11 @@ class HostPoolVectorEnv(VectorEnv):
         owns_source: bool = True,
         host_deadline_min_s: float = 2.0,
         host_deadline_factor: float = 10.0,
+        agent_rows: int | None = None,
         **make_kwargs: Any,
     ):
         self.url, self.env_id = source.url, env_id
+        self._agent_rows_wanted, self.agent_rows = agent_rows, None  # multi-agent: AgentRows (agent_rows.py)
         # A host's step must answer within max(host_deadline_min_s, host_deadline_factor x its
         # slowest recent step or reset), or it is lost like a dropped one: one slow or silent
         # host costs its own rows, not a transport timeout (30 s) of every host's time per step.
@@ -86,6 +89,7 @@ class HostPoolVectorEnv(VectorEnv):
                 )
             self.num_envs = int(num_envs or sum(link.capacity for link in live))
             self._slots = SlotTable(self.num_envs)
+            self._pool_envs = self.num_envs
             self._start_joins(live)
             for link, slots, future in self._ready_joins(None):
                 self._finish_join(link, slots, future)
@@ -94,6 +98,8 @@ class HostPoolVectorEnv(VectorEnv):
         except BaseException:
             self._shutdown()
             raise
+        if self.agent_rows is not None:
+            self.num_envs = self.agent_rows.num_rows
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
@@ -168,23 +174,27 @@ class HostPoolVectorEnv(VectorEnv):
         self._start_joins(self._newcomers())
         for link, slots, future in self._ready_joins(None):
             self._finish_join(link, slots, future)
-        batch = ResetBatch(self.single_observation_space, self.num_envs)
+        batch = self.agent_rows.start() if self.agent_rows else ResetBatch(self.single_observation_space, self.num_envs)
         for member, result in self._call_members(
             Method.RESET, lambda m: {ENV_KEY: m.env_key, SEED: _seeds(seed, m.slots), OPTIONS: options}
         ):
             batch.add(member.slots, result)
         self._started = True
-        self._obs, infos = batch.finish()
+        if self.agent_rows is not None:
+            self._obs, *_, infos = batch.finish()
+        else:
+            self._obs, infos = batch.finish()
         return self._obs, infos
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
         self._drop_departed()
         self._start_joins(self._newcomers())
-        batch = StepBatch(self.single_observation_space, self.num_envs, self._obs)
-        actions = wire_actions(self.single_action_space, self.action_space, actions)  # Dict/Tuple/Text: one per env
-        for member, result in self._call_members(
-            Method.STEP, lambda m: {ENV_KEY: m.env_key, ACTION: batches.take(actions, m.slots)}
-        ):
+        if self.agent_rows is not None:
+            batch, take = self.agent_rows.start(), self.agent_rows.actions
+        else:
+            batch, take = StepBatch(self.single_observation_space, self.num_envs, self._obs), batches.take
+            actions = wire_actions(self.single_action_space, self.action_space, actions)  # Dict/Tuple/Text: one per env
+        for member, result in self._call_members(Method.STEP, lambda m: {ENV_KEY: m.env_key, ACTION: take(actions, m.slots)}):
             try:
                 with reading(Method.STEP, f"host {member.link.host_id}"):
                     batch.add(member.slots, result)
@@ -269,6 +279,10 @@ class HostPoolVectorEnv(VectorEnv):
             return None
         if self.single_observation_space is None:
             self.single_observation_space, self.single_action_space = observation_space, action_space
+            if description.get(AGENTS) is not None:
+                agents = description[AGENTS]
+                rows = self._agent_rows_wanted or len(agents)
+                self.agent_rows = AgentRows(observation_space, self._pool_envs, rows, agents)
         elif (observation_space, action_space) != (self.single_observation_space, self.single_action_space):
             self._executor.submit(link.call, Method.CLOSE, {ENV_KEY: description[ENV_KEY]})
             self._refuse(link, slots, f"its {self.env_id!r} has other spaces than the pool's")

@@ -12,6 +12,7 @@ from ..kinds import TransportClient
 from ..protocol import names as wire
 from ..protocol.names import Method
 from ..protocol.spaces import space_from_dict
+from .agent_rows import AgentRows
 from .assembly import object_rows, put_final_observations
 from .connect import close_remote, open_remote
 from .convert import as_batch_value, reading, unpack_vector_step, wire_actions
@@ -19,6 +20,10 @@ from .convert import as_batch_value, reading, unpack_vector_step, wire_actions
 
 class RemoteVectorEnv(VectorEnv):
     """``num_envs`` copies of ``env_id`` on one host, stepped in one round trip.
+
+    A multi-agent env (one with agent slots) becomes ``num_envs * agent_rows`` rows,
+    one per (env, slot), ``agent_rows`` defaulting to the env's initial slots;
+    ``infos["alive"]`` marks rows with an agent (agent_rows.py).
 
     Autoreset is SAME_STEP (``metadata["autoreset_mode"]``): when an env finishes,
     ``step`` returns the next episode's first observation and puts the terminal one
@@ -37,6 +42,7 @@ class RemoteVectorEnv(VectorEnv):
         timeout: float = 30.0,
         seed: int | None = None,
         client: TransportClient | None = None,
+        agent_rows: int | None = None,
         **make_kwargs: Any,
     ):
         self.url = url
@@ -56,6 +62,11 @@ class RemoteVectorEnv(VectorEnv):
                 self.num_envs = int(description[wire.NUM_ENVS])
                 self.single_observation_space = space_from_dict(description[wire.OBSERVATION_SPACE])
                 self.single_action_space = space_from_dict(description[wire.ACTION_SPACE])
+                self.agent_rows: AgentRows | None = None  # a multi-agent env: one row per (env, agent slot)
+                if description.get(wire.AGENTS) is not None:
+                    agents = description[wire.AGENTS]
+                    self.agent_rows = AgentRows(self.single_observation_space, self.num_envs, agent_rows or len(agents), agents)
+                    self.num_envs = self.agent_rows.num_rows
         except BaseException:
             self._client.close()
             raise
@@ -75,13 +86,29 @@ class RemoteVectorEnv(VectorEnv):
         super().reset(seed=seed)
         result = self._client.call(Method.RESET, {wire.ENV_KEY: self.env_key, wire.SEED: seed, wire.OPTIONS: options})
         with reading(Method.RESET, self.url):
+            if self.agent_rows is not None:
+                step = self.agent_rows.start()
+                step.add(self._envs, result)
+                observation, *_, infos = step.finish()
+                return observation, infos
             return self._batch(result[wire.OBSERVATION]), result.get(wire.INFO) or {}
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
-        actions = wire_actions(self.single_action_space, self.action_space, actions)
+        if self.agent_rows is not None:
+            actions = self.agent_rows.actions(actions, self._envs)
+        else:
+            actions = wire_actions(self.single_action_space, self.action_space, actions)
         result = self._client.call(Method.STEP, {wire.ENV_KEY: self.env_key, wire.ACTION: actions})
         with reading(Method.STEP, self.url):
+            if self.agent_rows is not None:
+                step = self.agent_rows.start()
+                step.add(self._envs, result)
+                return step.finish()
             return self.unpack_step(result)
+
+    @property
+    def _envs(self) -> list[int]:
+        return list(range(self.agent_rows.num_envs))
 
     def unpack_step(self, result: dict) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
         """Turn a wire ``step`` result into Gymnasium's vector step tuple."""

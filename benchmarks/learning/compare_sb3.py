@@ -158,6 +158,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default="benchmarks/learning/results", help="where the JSON and markdown go")
     parser.add_argument("--runs", default="runs/benchmarks", help="where our run directories go")
+    parser.add_argument("--summarize", action="store_true",
+                        help="train nothing: print the table from the per-seed JSON files already in --out")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -167,15 +169,20 @@ def main() -> None:
     results = []
     for seed in seeds:
         for learner, run in (("ours", run_ours), ("sb3", run_sb3)):
-            if args.which in ("both", learner):
+            if args.summarize and args.which in ("both", learner):
+                recorded = out / f"{args.env}-s{seed}-{learner}.json"
+                if recorded.exists():
+                    results.append(json.loads(recorded.read_text()))
+            elif args.which in ("both", learner):
                 result = run(args, seed)
                 results.append(result)
                 (out / f"{args.env}-s{seed}-{learner}.json").write_text(json.dumps({"args": vars(args), **result}, indent=2))
                 print(f"{learner} seed {seed}: final {result['final_mean_return']:.1f}, first hit "
                       f"{result['first_hit_step']}, best {result['best_mean_return']}", flush=True)  # fmt: skip
     table = markdown(args, sorted(results, key=lambda r: (r["learner"], r["seed"])))
-    stem = f"{args.env}-{args.which}-{args.steps}-seeds{args.seeds.replace(',', '_')}"
-    (out / f"{stem}.md").write_text(table)
+    if not args.summarize:
+        stem = f"{args.env}-{args.which}-{args.steps}-seeds{args.seeds.replace(',', '_')}"
+        (out / f"{stem}.md").write_text(table)
     print(table)
     if any(math.isnan(r["final_mean_return"]) for r in results):
         raise SystemExit("a final evaluation was NaN")
