@@ -6,7 +6,7 @@ PLUGINS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))
 STAMP := $(VENV)/.installed
 EXAMPLE_PLUGIN := tests/example_plugin
 
-.PHONY: install run test bench bench-multiagent clean
+.PHONY: install run test bench bench-multiagent bench-serving clean
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml) $(EXAMPLE_PLUGIN)/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml) $(EXAMPLE_PLUGIN)/
 	# The CPU build of torch first: a looser requirement would pull GBs of CUDA packages.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	# The core with every extra, every plugin, and the plugin-author example the tests discover.
-	$(BIN)/python -m pip install --quiet -e ".[train,test,pettingzoo]" $(foreach p,$(PLUGINS),-e "$(p)[test]") -e $(EXAMPLE_PLUGIN)
+	$(BIN)/python -m pip install --quiet -e ".[train,serve,test,pettingzoo]" $(foreach p,$(PLUGINS),-e "$(p)[test]") -e $(EXAMPLE_PLUGIN)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -35,6 +35,11 @@ bench-multiagent: install
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	PYTHONPATH=. $(BIN)/python benchmarks/multiagent/throughput.py --seconds 8 --out benchmarks/multiagent/results/throughput.json
 	PYTHONPATH=. $(BIN)/python benchmarks/multiagent/spread.py --steps 300000 --seeds 1 --out benchmarks/multiagent/results
+
+# Serving: latency and batching (benchmarks/RESULTS-serving.md), the control value (RESULTS-control-value.md).
+bench-serving: install
+	$(BIN)/python benchmarks/serving.py
+	$(BIN)/python benchmarks/control_value.py
 
 clean:
 	rm -rf $(VENV) runs

@@ -9,6 +9,7 @@ from ..plugins import get_plugin_manager
 from .extras import needs_extra
 from .launch import launch
 from .plugins_cmd import plugins
+from .serve_cmd import COMMANDS as SERVE_COMMANDS
 from .train_cmd import COMMANDS as TRAIN_COMMANDS
 
 
@@ -18,7 +19,7 @@ def cli() -> None:
     """AgentGPT: distributed reinforcement learning with remote simulators."""
 
 
-for _command in (launch, plugins, *(needs_extra(command) for command in TRAIN_COMMANDS)):
+for _command in (launch, plugins, *(needs_extra(command) for command in TRAIN_COMMANDS), *SERVE_COMMANDS):
     cli.add_command(_command)
 
 

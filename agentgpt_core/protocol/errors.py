@@ -85,6 +85,12 @@ class TransportError(ProtocolError):
     code = "transport_error"
 
 
+class TooManyAgents(ProtocolError):
+    """A policy server already holds its maximum of live agents; the call changed nothing."""
+
+    code = "too_many_agents"
+
+
 ERRORS_BY_CODE: dict[str, type[ProtocolError]] = {
     cls.code: cls
     for cls in (
@@ -99,6 +105,7 @@ ERRORS_BY_CODE: dict[str, type[ProtocolError]] = {
         InvalidArgument,
         EnvError,
         TransportError,
+        TooManyAgents,
     )
 }
 

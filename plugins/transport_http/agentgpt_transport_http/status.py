@@ -18,6 +18,7 @@ HTTP_STATUS: dict[str, int] = {
     errors.PayloadTooLarge.code: 413,
     errors.InvalidAction.code: 422,
     errors.InvalidArgument.code: 422,
+    errors.TooManyAgents.code: 429,
     errors.ProtocolError.code: 500,
     errors.EnvError.code: 500,
     errors.TransportError.code: 503,

@@ -1,0 +1,47 @@
+"""One forward pass for a batch of agents: the policy's action, then the control value.
+
+Used the same way by the batched and the unbatched paths, so both choose identically:
+each row takes its distribution's mode (``deterministic``) or a sample, and then the
+control-value mixture (control.py) decides between that and a uniformly random action.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import torch
+
+from ..policy import GPTActorCritic, Window
+from .control import mix, random_raw_actions
+
+
+class Decider:
+    """Turns windows into raw actions; thread-safe (one forward pass at a time)."""
+
+    def __init__(self, policy: GPTActorCritic, seed: int | None = None) -> None:
+        self.policy = policy
+        self.rng = np.random.default_rng(seed)
+        self.lock = threading.Lock()
+        self.forward_passes = 0
+        self.rows = 0
+
+    def decide(self, window: Window, deterministic: np.ndarray, control: np.ndarray) -> np.ndarray:
+        """Raw actions ``[rows, raw_dim]`` for ``window``; per-row ``deterministic`` and ``control``."""
+        rows = window.valid.shape[0]
+        with self.lock, torch.inference_mode():
+            distribution, _ = self.policy(window)
+            if deterministic.all():
+                chosen = distribution.mode()
+            elif not deterministic.any():
+                chosen = distribution.sample()
+            else:
+                chosen = torch.where(torch.from_numpy(deterministic)[:, None], distribution.mode(), distribution.sample())
+            chosen = chosen.numpy()
+            self.forward_passes += 1
+            self.rows += rows
+            if (control >= 1.0).all():
+                return chosen
+            draws = self.rng.random(rows)
+            random = random_raw_actions(self.policy.action_head, rows, self.rng)
+        return mix(chosen, random, control, draws).astype(np.float32)

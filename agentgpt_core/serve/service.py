@@ -1,0 +1,261 @@
+"""InferenceService: a trained policy answering real-time decisions for many agents.
+
+A transport decodes a request into ``(method, params, session)`` and calls ``handle``,
+exactly as it does for the env host's ``EnvService``. The wire follows SageMaker's
+inference contract, so the same server runs on this machine and as a SageMaker
+real-time endpoint:
+
+- ``invocations`` with params ``{"action": NAME, "args": {...}}`` runs one action
+  (``POST /invocations`` over HTTP);
+- ``ping`` answers a health check (``GET /ping``);
+- each action is also a method of its own (``POST /select_action`` with the args as
+  the body), which is handy from curl.
+
+The actions are listed in ``ACTIONS``; docs/serving.md documents each. Arguments are
+checked whole before anything changes (inputs.py); every failure is a typed
+``ProtocolError`` and never disturbs other callers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector.utils import batch_space, iterate
+
+from .. import __version__
+from ..kinds import Service
+from ..policy import GPTActorCritic, load_policy
+from ..protocol.errors import InvalidArgument, MalformedPayload, ProtocolError, UnknownMethod
+from ..protocol.names import DEFAULT_SESSION
+from ..protocol.spaces import space_to_dict
+from . import inputs
+from .agents import AgentTable
+from .batching import MicroBatcher
+from .contexts import stack_windows
+from .control import check_control_value
+from .decide import Decider
+
+INVOCATIONS, PING = "invocations", "ping"
+ACTIONS = (
+    "select_action",
+    "sample_action",
+    "sample_observation",
+    "set_control_value",
+    "get_control_value",
+    "terminate_agents",
+    "reset_agents",
+    "get_agent_ids",
+    "status",
+)
+METHODS = (INVOCATIONS, PING, *ACTIONS)
+_ARRAY_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+
+
+class InferenceService(Service):
+    """Serves one policy: per-agent contexts, batched forward passes, control values."""
+
+    methods = METHODS
+
+    def __init__(
+        self,
+        policy: GPTActorCritic,
+        *,
+        source: str = "",
+        max_agents: int = 4096,
+        agent_ttl_s: float | None = 600.0,
+        batch_window_s: float | None = 0.002,
+        max_batch_agents: int = 4096,
+        default_control: float = 1.0,
+        seed: int | None = None,
+    ) -> None:
+        """``batch_window_s`` None serves each call with its own forward pass (no cross-request batching)."""
+        if max_agents < 1:
+            raise ValueError(f"max_agents must be at least 1, got {max_agents}")
+        policy.eval()
+        self.policy, self.source = policy, source
+        self.observation_space, self.action_space = policy.observation_space, policy.action_space
+        self.agents = AgentTable(policy, max_agents=max_agents, agent_ttl_s=agent_ttl_s, default_control=check_control_value(default_control))
+        self.decider = Decider(policy, seed)
+        self.batcher = None if batch_window_s is None else MicroBatcher(self.decider, window_s=batch_window_s, max_rows=max_batch_agents)
+        self.started = time.time()
+        self._actions: dict[str, Callable[..., Any]] = {name: getattr(self, f"_{name}") for name in ACTIONS}
+        self._signatures = {name: inspect.signature(action) for name, action in self._actions.items()}
+
+    @classmethod
+    def from_run(cls, run_dir_or_checkpoint: str | Path, **options: Any) -> InferenceService:
+        """Load a run directory's (or checkpoint's) policy; no env is needed."""
+        policy, metadata = load_policy(run_dir_or_checkpoint)
+        return cls(policy, source=str(metadata["path"]), **options)
+
+    # -- the Service interface -------------------------------------------------------
+
+    def handle(self, method: str, params: Any = None, session: str = DEFAULT_SESSION) -> Any:
+        """Answer one call; raise a ProtocolError subclass on any failure."""
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            raise MalformedPayload(f"params must be an object, got {type(params).__name__}")
+        if method == PING:
+            return {"ok": True, "version": __version__}
+        if method == INVOCATIONS:
+            action, args = params.get("action"), params.get("args")
+            extra = set(params) - {"action", "args"}
+            if extra:
+                raise MalformedPayload(f"an invocation is {{'action': NAME, 'args': {{...}}}}; unexpected {sorted(extra)}")
+            args = {} if args is None else args
+        elif method in ACTIONS:
+            action, args = method, params
+        else:
+            raise UnknownMethod(f"unknown method {method!r}; this server answers {', '.join(METHODS)}")
+        handler = self._actions.get(action) if isinstance(action, str) else None
+        if handler is None:
+            raise UnknownMethod(f"unknown action {action!r}; the actions are {', '.join(ACTIONS)}")
+        if not isinstance(args, dict):
+            raise MalformedPayload(f"args must be an object, got {type(args).__name__}")
+        try:
+            self._signatures[action].bind(session, **args)
+        except TypeError as exc:  # a missing or unknown argument name
+            raise InvalidArgument(f"{action}: {exc}; it takes {_described(self._signatures[action])}") from None
+        try:
+            return handler(session, **args)
+        except ProtocolError:
+            raise
+        except Exception as exc:  # a bug must cost one answer, never the server
+            raise ProtocolError(f"{action} failed: {type(exc).__name__}: {exc}") from exc
+
+    def close_session(self, session: str) -> None:
+        """The caller's connection ended: forget its agents."""
+        self.agents.close_session(session)
+
+    def close(self) -> None:
+        if self.batcher is not None:
+            self.batcher.stop()
+
+    # -- actions -------------------------------------------------------------------------
+
+    def _select_action(self, session, agent_ids, observations, terminated_agent_ids=None, rewards=None, deterministic=True):
+        ids = inputs.agent_ids(agent_ids)
+        terminated = [] if terminated_agent_ids is None else inputs.agent_ids(terminated_agent_ids, "terminated_agent_ids")
+        observed = observations if isinstance(observations, np.ndarray) and len(observations) == len(ids) else inputs.per_agent(observations, len(ids), "observations")
+        given_rewards = [None] * len(ids) if rewards is None else inputs.rewards(rewards, len(ids))
+        if not isinstance(deterministic, bool):
+            raise InvalidArgument(f"deterministic must be true or false, got {deterministic!r}")
+        every = inputs.box_batch(self.observation_space, observed, len(ids))
+        if every is not None:
+            present, stacked = list(range(len(ids))), every
+        else:
+            present = [i for i, obs in enumerate(observed) if obs is not None]
+            checked = [inputs.observation(self.observation_space, observed[i], f"observations[{i}] (agent {ids[i]!r})") for i in present]
+            stacked = inputs.batch(self.observation_space, checked) if checked else None
+        flat = np.zeros((0, self.policy.obs_dim), np.float32)
+        if stacked is not None:
+            flat = self.policy.obs_normalizer.normalize(self.policy.flatten_observations(stacked))
+        acting = [ids[i] for i in present]
+        slots, epochs, windows, control = self.agents.step(session, terminated, acting, flat, [given_rewards[i] for i in present])
+        if not acting:
+            return {"actions": [None] * len(ids)}
+        det = np.full(len(acting), deterministic)
+        if self.batcher is not None and not _on_event_loop():
+            raw = self.batcher.decide(windows, det, control, session)
+        else:
+            raw = self.decider.decide(stack_windows([windows]), det, control)
+        self.agents.record(slots, epochs, raw)
+        batched = self.policy.to_env_actions(raw)
+        if len(present) == len(ids) and isinstance(self.action_space, _ARRAY_SPACES):
+            return {"actions": batched}
+        actions: list[Any] = [None] * len(ids)
+        for i, action in zip(present, iterate(batch_space(self.action_space, len(present)), batched)):
+            actions[i] = _plain(action)
+        return {"actions": actions}
+
+    def _sample_action(self, session, num_agents=1):
+        return {"actions": self._samples(self.action_space, num_agents)}
+
+    def _sample_observation(self, session, num_agents=1):
+        return {"observations": self._samples(self.observation_space, num_agents)}
+
+    def _set_control_value(self, session, control_value, agent_ids=None):
+        try:
+            value = check_control_value(control_value)
+        except ValueError as exc:
+            raise InvalidArgument(str(exc)) from None
+        ids = None if agent_ids is None else inputs.agent_ids(agent_ids)
+        self.agents.set_control(session, value, ids)
+        return {"control_value": value, "agent_ids": ids}
+
+    def _get_control_value(self, session, agent_ids=None):
+        if agent_ids is None:
+            return {"control_value": self.agents.control_of(session, None)}
+        return {"control_values": self.agents.control_of(session, inputs.agent_ids(agent_ids))}
+
+    def _terminate_agents(self, session, agent_ids):
+        return {"terminated": self.agents.terminate(session, inputs.agent_ids(agent_ids))}
+
+    def _reset_agents(self, session):
+        return {"reset": self.agents.reset(session)}
+
+    def _get_agent_ids(self, session):
+        return {"agent_ids": self.agents.live_ids(session)}
+
+    def _status(self, session):
+        return {
+            "version": __version__,
+            "policy": self.source,
+            "observation_space": space_to_dict(self.observation_space),
+            "action_space": space_to_dict(self.action_space),
+            "context_length": self.policy.max_input_states,
+            "agents": len(self.agents),
+            "session_agents": len(self.agents.live_ids(session)),
+            "max_agents": self.agents.max_agents,
+            "agent_ttl_s": self.agents.agent_ttl_s,
+            "default_control_value": self.agents.default_control,
+            "batching": None if self.batcher is None else self.batcher.stats(),
+            "forward_passes": self.decider.forward_passes,
+            "uptime_s": time.time() - self.started,
+        }
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _samples(self, space: spaces.Space, num_agents: Any) -> Any:
+        if isinstance(num_agents, bool) or not isinstance(num_agents, int) or not 1 <= num_agents <= self.agents.max_agents:
+            raise InvalidArgument(f"num_agents must be an integer from 1 to {self.agents.max_agents}, got {num_agents!r}")
+        samples = [space.sample() for _ in range(num_agents)]
+        if isinstance(space, _ARRAY_SPACES):
+            return np.stack([np.asarray(s, space.dtype) for s in samples])
+        return [_plain(s) for s in samples]
+
+
+def _described(signature: inspect.Signature) -> str:
+    """``agent_ids, observations, terminated_agent_ids=None, ...`` without the session."""
+    names = [p.name if p.default is p.empty else f"{p.name}={p.default!r}" for p in signature.parameters.values()][1:]
+    return ", ".join(names) or "no arguments"
+
+
+def _on_event_loop() -> bool:
+    """Whether this call runs on an asyncio loop's thread (a transport answering inline).
+
+    Such a call must not wait for company: while it waits it holds the loop, so the
+    calls it waits for cannot arrive. It runs its own forward pass instead.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists and numpy scalars as numbers, so every codec carries the value."""
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,317 @@
+"""Serving benchmark: select_action latency over HTTP beside the bare forward pass, and
+cross-request batching with 16 concurrent clients.
+
+    .venv/bin/python benchmarks/serving.py --policy runs/cartpole     # a trained CartPole run
+    .venv/bin/python benchmarks/serving.py                            # trains one first (~30-60 s)
+
+One interleaved run, ``--rounds`` times over: for 1, 64 and 256 agents, a block of bare
+forward passes (this process, torch on 1 thread, the agents' full K-step windows) then a
+block of ``select_action`` calls by one GPTAPI client (msgpack) over HTTP on loopback;
+then 16 client processes of 16 agents each call as fast as they can for ``--seconds``,
+against a server with cross-request batching for each ``--window-ms`` (2 ms, the
+default, and 5 ms) and one without (``--batch-window-ms -1``). Servers are ``agentgpt serve`` processes
+(torch on 1 thread), so client and server never share a GIL. Interleaving keeps the
+ratios fair on a shared machine, where absolute figures drift.
+
+Targets (issue "Real-time serving"): 1 agent median < 3 ms; 256 agents median < 15 ms;
+HTTP overhead (select_action median minus the bare forward median) < 1 ms; batching
+>= 2x the decisions per second of unbatched serving at 16 clients.
+Writes benchmarks/RESULTS-serving.md (and prints it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import multiprocessing as mp
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+AGENT_COUNTS = (1, 64, 256)
+CALLS = {1: 200, 64: 100, 256: 40}  # per block
+CLIENTS, AGENTS_PER_CLIENT = 16, 16
+WARM_CALLS = 3  # per client before each concurrent block
+
+
+def agentgpt_command() -> list[str]:
+    found = shutil.which("agentgpt", path=os.path.dirname(sys.executable))
+    return [found] if found else [sys.executable, "-m", "agentgpt_core"]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def served(policy: Path, *options: str) -> Iterator[tuple[str, int]]:
+    command = [*agentgpt_command(), "serve", "--policy", str(policy), "--port", "0", "--threads", "1", *options]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = process.stdout.readline().strip()
+        if not line.startswith("AGENTGPT_URL="):
+            raise RuntimeError(f"{' '.join(command)} did not start (printed {line!r})")
+        yield line.split("=", 1)[1], process.pid
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def observations(n: int, rng: np.random.Generator) -> np.ndarray:
+    return (rng.normal(0, 0.05, (n, 4))).astype(np.float32)
+
+
+# -- the 16 client processes ------------------------------------------------------------
+
+
+def client_worker(index: int, commands: mp.Queue, results: mp.Queue) -> None:
+    """Waits for (url, start_at, seconds); calls select_action for its 16 agents until time is up."""
+    from agentgpt_core import GPTAPI
+
+    rng = np.random.default_rng(index)
+    ids = list(range(AGENTS_PER_CLIENT))
+    apis: dict[str, GPTAPI] = {}
+    while True:
+        command = commands.get()
+        if command is None:
+            break
+        url, start_at, seconds = command
+        api = apis.get(url) or apis.setdefault(url, GPTAPI.connect(url))
+        for _ in range(WARM_CALLS):  # warm: connection up
+            api.select_action(ids, observations(AGENTS_PER_CLIENT, rng))
+        time.sleep(max(0.0, start_at - time.time()))
+        calls, began = 0, time.time()
+        while time.time() < start_at + seconds:
+            api.select_action(ids, observations(AGENTS_PER_CLIENT, rng))
+            calls += 1
+        results.put(calls / max(time.time() - began, 1e-9))
+    for api in apis.values():
+        api.close()
+
+
+def concurrent_block(server: tuple[str, int], pool: list[mp.Queue], results: mp.Queue, seconds: float) -> tuple[float, float]:
+    """Decisions per second of all clients calling the server at once for ``seconds`` (each
+    client's calls over the time it actually ran, summed), and the server's CPU milliseconds
+    per 1,000 decisions over the block (warm-up calls included, so a slight overestimate)."""
+    url, pid = server
+    start_at = time.time() + 1.0  # time for every client to warm up first
+    cpu_before = cpu_seconds(pid)
+    for queue in pool:
+        queue.put((url, start_at, seconds))
+    rate = sum(results.get(timeout=300) for _ in pool) * AGENTS_PER_CLIENT
+    cpu = cpu_seconds(pid) - cpu_before
+    warm = len(pool) * WARM_CALLS * AGENTS_PER_CLIENT
+    return rate, cpu * 1e3 / ((rate * seconds + warm) / 1e3)
+
+
+# -- in this process --------------------------------------------------------------------
+
+
+def forward_block(policy, n: int, calls: int, rng) -> list[float]:
+    import torch
+
+    from agentgpt_core.policy import Window
+
+    k = policy.max_input_states
+    window = Window(
+        torch.randn(n, k, policy.obs_dim, generator=torch.Generator().manual_seed(0)),
+        torch.zeros(n, k, policy.action_feature_dim),
+        torch.zeros(n, k),
+        torch.ones(n, k, dtype=torch.bool),
+    )
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        with torch.inference_mode():
+            distribution, _ = policy(window)
+            distribution.mode().numpy()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def http_block(api, n: int, calls: int, rng) -> list[float]:
+    ids = list(range(n))
+    times = []
+    for _ in range(calls):
+        batch = observations(n, rng)
+        start = time.perf_counter()
+        api.select_action(ids, batch)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def large_policy(out: Path) -> Path:
+    """A randomly initialised CartPole policy of a size where the forward pass dominates a call."""
+    import gymnasium
+    import torch
+
+    from agentgpt_core.policy import GPTActorCritic
+    from agentgpt_core.policy.artifact import CHECKPOINT_NAME, policy_record
+
+    config = {"d_model": 64, "num_layers": 2, "num_heads": 4, "dropout": 0.0, "max_input_states": 16}
+    env = gymnasium.make("CartPole-v1")
+    policy = GPTActorCritic(env.observation_space, env.action_space, **config)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(policy_record(policy, config), out / CHECKPOINT_NAME)
+    return out
+
+
+def train_policy(out: Path) -> Path:
+    import gymnasium
+
+    from agentgpt_core.train import load_hyperparameters, train
+
+    hp = load_hyperparameters(None, {"max_steps": 50_000, "seed": 1, "checkpoint_every": 1000})
+    envs = gymnasium.vector.SyncVectorEnv(
+        [lambda: gymnasium.make("CartPole-v1")] * hp.num_envs, autoreset_mode=gymnasium.vector.AutoresetMode.SAME_STEP
+    )
+    train(envs, hp, out, progress=False)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--policy", type=Path, default=None, help="Run directory (default: train a CartPole one now).")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=3.0, help="Length of each concurrent block.")
+    parser.add_argument("--window-ms", type=float, nargs="+", default=[2.0, 5.0],
+                        help="Batching windows to measure at 16 clients, one batched server each; the first serves the latency blocks.")
+    parser.add_argument("--large", action=argparse.BooleanOptionalAction, default=True,
+                        help="Also measure 16 clients against a larger, untrained policy (d_model 64, 2 layers, 4 heads, K = 16).")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS-serving.md")
+    args = parser.parse_args()
+
+    import torch
+
+    from agentgpt_core import GPTAPI
+    from agentgpt_core.policy import load_policy
+
+    torch.set_num_threads(1)
+    began = time.time()
+    policy_dir = args.policy or train_policy(Path(tempfile.mkdtemp(prefix="agentgpt-serving-")))
+    policy, _ = load_policy(policy_dir)
+    rng = np.random.default_rng(0)
+    context = mp.get_context("spawn")
+    results: mp.Queue = context.Queue()
+    pool = [context.Queue() for _ in range(CLIENTS)]
+    workers = [context.Process(target=client_worker, args=(i, q, results), daemon=True) for i, q in enumerate(pool)]
+    for worker in workers:
+        worker.start()
+    latency: dict[str, list[float]] = {}
+    large_dir = large_policy(Path(tempfile.mkdtemp(prefix="agentgpt-serving-large-")))
+    servers = {f"batched-{w:g}ms": (policy_dir, w) for w in args.window_ms}
+    servers["unbatched"] = (policy_dir, -1)
+    if args.large:
+        servers.update({f"large batched-{args.window_ms[0]:g}ms": (large_dir, args.window_ms[0]), "large unbatched": (large_dir, -1)})
+    names = list(servers)
+    throughput: dict[str, list[float]] = {name: [] for name in names}
+    server_cpu: dict[str, list[float]] = {}
+    with contextlib.ExitStack() as stack:
+        urls = {name: stack.enter_context(served(path, "--batch-window-ms", str(w))) for name, (path, w) in servers.items()}
+        with GPTAPI.connect(urls[names[0]][0]) as api:
+            for n in AGENT_COUNTS:  # warm-up: imports, connections, full contexts
+                forward_block(policy, n, 5, rng)
+                http_block(api, n, 20, rng)
+            for server in urls.values():  # the clients' imports and connections, not counted
+                concurrent_block(server, pool, results, 0.5)
+            for round_ in range(args.rounds):
+                for n in AGENT_COUNTS:
+                    latency.setdefault(f"forward-{n}", []).extend(forward_block(policy, n, CALLS[n], rng))
+                    latency.setdefault(f"http-{n}", []).extend(http_block(api, n, CALLS[n], rng))
+                order = names if round_ % 2 == 0 else names[::-1]
+                for name in order:
+                    rate, cpu_ms = concurrent_block(urls[name], pool, results, args.seconds)
+                    throughput[name].append(rate)
+                    server_cpu.setdefault(name, []).append(cpu_ms)
+                print(f"round {round_ + 1}/{args.rounds} done", flush=True)
+        statuses = {}
+        for name, (_, window) in servers.items():
+            if window >= 0:
+                with GPTAPI.connect(urls[name][0]) as api:
+                    statuses[name] = api.status()["batching"]
+    for queue in pool:
+        queue.put(None)
+    for worker in workers:
+        worker.join(10)
+    write_results(args, latency, throughput, server_cpu, statuses, time.time() - began)
+
+
+def write_results(args, latency, throughput, server_cpu, statuses, seconds) -> None:
+    ms = {name: (np.median(t) * 1e3, np.percentile(t, 99) * 1e3, len(t)) for name, t in latency.items()}
+    rows = []
+    for n in AGENT_COUNTS:
+        http, bare = ms[f"http-{n}"], ms[f"forward-{n}"]
+        rows.append(f"| {n} | {bare[0]:.2f} | {bare[1]:.2f} | {http[0]:.2f} | {http[1]:.2f} | {http[0] - bare[0]:.2f} | {http[2]} |")
+    unbatched = np.median(throughput["unbatched"])
+    overheads = [ms[f"http-{n}"][0] - ms[f"forward-{n}"][0] for n in AGENT_COUNTS]
+    checks = {
+        f"1 agent median < 3 ms ({ms['http-1'][0]:.2f} ms)": ms["http-1"][0] < 3,
+        f"256 agents median < 15 ms ({ms['http-256'][0]:.2f} ms)": ms["http-256"][0] < 15,
+        f"HTTP overhead < 1 ms above the forward pass (largest: {max(overheads):.2f} ms)": max(overheads) < 1,
+    }
+    def baseline(name: str) -> float:
+        return np.median(throughput["large unbatched" if name.startswith("large") else "unbatched"])
+
+    for name in throughput:
+        if name in statuses:
+            ratio = np.median(throughput[name]) / baseline(name)
+            checks[f"{name} >= 2x its unbatched decisions/s at {CLIENTS} clients ({ratio:.2f}x)"] = ratio >= 2
+    table = [
+        f"| {name} | {np.median(values):.0f} | {np.median(values) / baseline(name):.2f}x | {', '.join(f'{x:.0f}' for x in values)} | "
+        f"{np.median(server_cpu[name]):.0f} | {statuses[name]['calls_per_pass'] if name in statuses else 1:.1f} |"
+        for name, values in throughput.items()
+    ]
+    lines = [
+        "# Serving: select_action latency and cross-request batching",
+        "",
+        f"Command: `.venv/bin/python benchmarks/serving.py{' --policy ' + str(args.policy) if args.policy else ''}` "
+        f"({args.rounds} interleaved rounds, {args.seconds:.0f} s concurrent blocks; policy: "
+        f"{args.policy or 'a CartPole policy trained by the script (50k steps, seed 1)'}; d_model 32, 1 layer, K = 16; "
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs shared with other work; {seconds:.0f} s in all).",
+        "",
+        "Latency of one call, one client, msgpack over HTTP on 127.0.0.1, beside the bare forward pass",
+        "(`policy(window)` + mode, torch 1 thread, the same batch, in the client's process):",
+        "",
+        "| agents | forward median ms | forward p99 ms | select_action median ms | select_action p99 ms | overhead (median) ms | calls |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *rows,
+        "",
+        "The overhead is everything a call adds to its forward pass: encoding, the HTTP round trip,",
+        "the server's checks, context bookkeeping and any hand-off between the HTTP loop and a worker thread. The bare",
+        "forward pass runs in this process and the served one in the server's, so on a shared machine the two can see",
+        "different load (a negative overhead means the bare pass happened to be the slower one).",
+        "",
+        f"{CLIENTS} client processes of {AGENTS_PER_CLIENT} agents each, calling as fast as they can (decisions per second,",
+        "median over rounds; each round ran every server, alternating the order):",
+        "",
+        "| server | decisions/s (median) | vs unbatched | per round | server CPU ms per 1,000 decisions | calls per forward pass |",
+        "| --- | ---: | ---: | --- | ---: | ---: |",
+        *table,
+        "",
+        f"`batched-Nms` is `agentgpt serve --batch-window-ms N` ({args.window_ms[0]:g} ms is the default and served the latency",
+        "blocks above); `unbatched` is `--batch-window-ms -1`, one forward pass per call. `large` rows serve an untrained",
+        "policy of d_model 64, 2 layers, 4 heads (K = 16), where the forward pass is most of a call's cost; they are",
+        "compared with `large unbatched`. Server CPU is the server process's user + system time over the block divided by",
+        "the decisions it answered. Calls per pass is each batched server's own count over the whole run.",
+        "",
+        *[f"- {'PASS' if ok else 'FAIL'}: {name}" for name, ok in checks.items()],
+        "",
+    ]
+    text = "\n".join(lines)
+    args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
