@@ -15,6 +15,7 @@ from ..kinds import Unsupported
 from ..plugins import PluginNotFound, get_plugin_manager
 from ..protocol.errors import ProtocolError
 from ..security import require_key_off_loopback
+from .tunnels import open_tunnel, resolve_tunnel, tunnel_options
 
 
 def parse_env_specs(values: tuple[str, ...]) -> list[EnvSpec]:
@@ -36,15 +37,17 @@ def parse_env_specs(values: tuple[str, ...]) -> list[EnvSpec]:
 @click.option("--api-key", envvar="AGENTGPT_API_KEY", default=None, help="Bearer key callers must send [env: AGENTGPT_API_KEY].")
 @click.option("--connect", default=None, metavar="URL", help="Dial out to a trainer's gateway (ws://...) instead of listening.")
 @click.option("--num-envs", default=None, type=int, help="With --connect: how many envs to offer the gateway.")
-@click.option("--tunnel", default=None, metavar="NAME", help="Give the server a public URL through this Tunnel plugin (see `agentgpt plugins`).")
+@tunnel_options
 @click.option("--option", "-o", "transport_options", multiple=True, metavar="KEY=VALUE",
               help="A transport-specific setting, e.g. -o max_body_bytes=1048576 (see the transport's docs). Repeatable.")
 def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key: str | None, connect: str | None,
-           num_envs: int | None, tunnel: str | None, transport_options: tuple[str, ...]) -> None:
+           num_envs: int | None, tunnel: str | None, tunnel_server: str | None, tunnel_options: tuple[str, ...],
+           transport_options: tuple[str, ...]) -> None:
     """Host envs over a transport until interrupted (Ctrl-C).
 
     Prints ``AGENTGPT_URL=<url>`` once serving (the tunnel's public URL with
-    ``--tunnel``), so scripts can read where to connect.
+    ``--tunnel``), so scripts can read where to connect. The tunnel closes on exit,
+    Ctrl-C and SIGTERM.
     """
     specs = parse_env_specs(envs)
     if connect is None:
@@ -57,10 +60,10 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
     manager = get_plugin_manager()
     try:
         plugin = manager.get("transports", transport)
-        opener = manager.get("tunnels", tunnel) if tunnel is not None else None
         service = EnvService(specs, adapters=manager.env_adapters())
     except (PluginNotFound, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
+    opener = resolve_tunnel(tunnel, api_key=api_key, server=tunnel_server, options=tunnel_options)
     options = parse_options(transport_options)
     try:
         if connect is not None:
@@ -70,28 +73,32 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
         server.start()
     except (Unsupported, ValueError, TypeError, OSError, ProtocolError) as exc:  # a bad bind or option, or a gateway that refused us
         raise click.ClickException(str(exc)) from exc
-    with ExitStack() as stack:
-        stack.callback(service.close)
-        stack.callback(server.stop)
-        url = server.url
-        if opener is not None:
-            url = stack.enter_context(opener).open(server.url)
-        served = ", ".join(spec.name for spec in specs)
-        click.echo(f"AGENTGPT_URL={url}", err=False)
-        via = f" (tunnel {tunnel} to {server.url})" if opener is not None else ""
-        click.echo(f"serving {served} over {transport} at {url}{via} (Ctrl-C to stop)", err=True)
-        sys.stdout.flush()
-        _wait_for_interrupt()
+    _sigterm_unwinds_like_ctrl_c()
+    try:
+        with ExitStack() as stack:
+            stack.callback(service.close)
+            stack.callback(server.stop)
+            url = server.url
+            if opener is not None:
+                url = open_tunnel(stack, opener, server.url)
+            served = ", ".join(spec.name for spec in specs)
+            click.echo(f"AGENTGPT_URL={url}", err=False)
+            via = f" (tunnel {tunnel} to {server.url})" if opener is not None else ""
+            click.echo(f"serving {served} over {transport} at {url}{via} (Ctrl-C to stop)", err=True)
+            sys.stdout.flush()
+            _wait_for_interrupt()
+    except KeyboardInterrupt:
+        pass
     click.echo("stopped", err=True)
 
 
-def parse_options(values: tuple[str, ...]) -> dict[str, Any]:
+def parse_options(values: tuple[str, ...], param_hint: str = "--option") -> dict[str, Any]:
     """``KEY=VALUE`` pairs; values that read as JSON numbers/booleans become those, the rest stay text."""
     options: dict[str, Any] = {}
     for value in values:
         key, sep, text = value.partition("=")
         if not sep or not key.isidentifier():
-            raise click.BadParameter(f"{value!r} must look like KEY=VALUE", param_hint="--option")
+            raise click.BadParameter(f"{value!r} must look like KEY=VALUE", param_hint=param_hint)
         try:
             options[key] = json.loads(text)
         except ValueError:
@@ -99,16 +106,24 @@ def parse_options(values: tuple[str, ...]) -> dict[str, Any]:
     return options
 
 
-def _wait_for_interrupt() -> None:
+def _sigterm_unwinds_like_ctrl_c() -> None:
+    """Make SIGTERM raise KeyboardInterrupt, so the server and tunnel close at whatever stage launch is."""
     import signal
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def _wait_for_interrupt() -> None:
+    """Block until Ctrl-C or SIGTERM (both arrive as KeyboardInterrupt, see above)."""
     import threading
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         while not stop.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
-    if os.environ.get("AGENTGPT_DEBUG"):
-        click.echo("interrupted", err=True)
+    finally:
+        if os.environ.get("AGENTGPT_DEBUG"):
+            click.echo("interrupted", err=True)
