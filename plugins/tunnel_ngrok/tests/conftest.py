@@ -90,10 +90,22 @@ def fake_ngrok(tmp_path, monkeypatch) -> FakeNgrok:
 
 
 @pytest.fixture
-def localtunnel_server():
-    server = lt_server.LocaltunnelServer().start()
-    yield server
-    server.stop()
+def make_localtunnel_server():
+    """``make(**settings)``: a started stand-in localtunnel server on loopback, stopped after the test."""
+    servers = []
+
+    def make(**settings):
+        servers.append(lt_server.LocaltunnelServer(**settings).start())
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def localtunnel_server(make_localtunnel_server):
+    return make_localtunnel_server()
 
 
 @pytest.fixture(params=["http", "ws"])
