@@ -10,6 +10,7 @@ TunnelErrors, and the agent stopped when the tunnel closes.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -21,6 +22,11 @@ from .urls import local_target, public_url_for
 
 TOKEN_VARIABLE = "NGROK_AUTHTOKEN"
 PATH_VARIABLE = "PYNGROK_NGROK_PATH"
+
+# pyngrok logs each ngrok line; with no handler configured Python would print the errors on
+# stderr beside the CLI's own one-line message. A NullHandler keeps them for those who
+# configure logging (AGENTGPT_DEBUG, a notebook) and off a bare terminal.
+logging.getLogger("pyngrok").addHandler(logging.NullHandler())
 
 # ngrok error codes (https://ngrok.com/docs/errors/) the CLI explains in its own words.
 TOKEN_REFUSED = {"ERR_NGROK_105", "ERR_NGROK_106", "ERR_NGROK_107", "ERR_NGROK_4018"}
@@ -124,7 +130,7 @@ def _explain(exc: Exception, token: str | None) -> str:
     """One line saying why ngrok failed, with the token (should ngrok ever echo it) redacted."""
     code = getattr(exc, "ngrok_error_code", None)
     detail = str(getattr(exc, "ngrok_error", None) or exc)
-    detail = " ".join(detail.replace("\\n", " ").split())
+    detail = " ".join(detail.replace("\\r", " ").replace("\\n", " ").split())  # ngrok escapes its CRLFs
     if token:
         detail = detail.replace(token, "***")
     if code in TOKEN_REFUSED:
