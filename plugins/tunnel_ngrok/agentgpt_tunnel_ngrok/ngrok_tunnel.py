@@ -101,7 +101,7 @@ class NgrokTunnel(Tunnel):
         """The ngrok agent to run; a TunnelError rather than pyngrok's download when there is none."""
         from pyngrok import conf
 
-        candidates = [self.ngrok_path, os.environ.get(PATH_VARIABLE), conf.DEFAULT_NGROK_PATH, shutil.which("ngrok")]
+        candidates = [self.ngrok_path, os.environ.get(PATH_VARIABLE), conf.DEFAULT_NGROK_PATH, _agent_on_path()]
         if self.ngrok_path or os.environ.get(PATH_VARIABLE):
             candidates = candidates[:2]  # an explicit choice is never silently replaced
         for path in candidates:
@@ -110,6 +110,26 @@ class NgrokTunnel(Tunnel):
         wanted = next((p for p in candidates if p), "ngrok")
         raise TunnelError(f"the ngrok agent is not installed ({wanted} not found): install it from ngrok.com/download "
                           f"or set {PATH_VARIABLE} to its path")
+
+
+def _agent_on_path() -> str | None:
+    """The first ``ngrok`` on PATH that is the agent, skipping pyngrok's own ``ngrok`` script.
+
+    pip installs pyngrok's ``ngrok`` command beside Python; run as the agent, it would
+    download the real one, which is exactly what this plugin promises not to do.
+    """
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        path = shutil.which("ngrok", path=folder) if folder else None
+        if path is None:
+            continue
+        try:
+            with open(path, "rb") as file:
+                head = file.read(1024)
+        except OSError:
+            continue
+        if not (head.startswith(b"#!") and (b"from pyngrok" in head or b"import pyngrok" in head)):
+            return path
+    return None
 
 
 def _config_has_token(path: str) -> bool:

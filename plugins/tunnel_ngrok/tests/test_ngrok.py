@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 
@@ -69,6 +70,22 @@ def test_a_missing_agent_is_an_error_not_a_download(tmp_path, fake_ngrok):
     tunnel = get_plugin_manager().get("tunnels", "ngrok").configure(ngrok_path=str(tmp_path / "nowhere" / "ngrok"))
     with pytest.raises(TunnelError, match="not installed"), tunnel:
         tunnel.open("http://127.0.0.1:8000")
+
+
+def test_pyngroks_own_ngrok_script_on_path_is_not_taken_for_the_agent(tmp_path, monkeypatch, fake_ngrok):
+    wrapper = tmp_path / "bin" / "ngrok"
+    wrapper.parent.mkdir()
+    wrapper.write_text("#!/usr/bin/python3\nfrom pyngrok.ngrok import main\nmain()\n")
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", str(wrapper.parent))
+    monkeypatch.setattr("pyngrok.conf.DEFAULT_NGROK_PATH", str(tmp_path / "absent" / "ngrok"))
+    tunnel = get_plugin_manager().get("tunnels", "ngrok").configure(config_path=str(fake_ngrok.config))
+    with pytest.raises(TunnelError, match="not installed"), tunnel:
+        tunnel.open("http://127.0.0.1:8000")
+    monkeypatch.setenv("PATH", f"{fake_ngrok.path.parent}{os.pathsep}{wrapper.parent}")
+    with tunnel:
+        assert tunnel.open("http://127.0.0.1:8000").startswith("http://127.0.0.1:")
+    assert fake_ngrok.record()["pid"]
 
 
 @pytest.mark.parametrize("mode, message", [
