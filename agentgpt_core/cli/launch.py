@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from contextlib import ExitStack
-from typing import Any
-
 import click
 
 from ..envs import EnvService, EnvSpec
@@ -15,6 +11,8 @@ from ..kinds import Unsupported
 from ..plugins import PluginNotFound, get_plugin_manager
 from ..protocol.errors import ProtocolError
 from ..security import require_key_off_loopback
+from .options import parse_options
+from .signals import sigterm_unwinds_like_ctrl_c, wait_for_interrupt
 from .tunnels import open_tunnel, resolve_tunnel, tunnel_options
 
 
@@ -73,7 +71,7 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
         server.start()
     except (Unsupported, ValueError, TypeError, OSError, ProtocolError) as exc:  # a bad bind or option, or a gateway that refused us
         raise click.ClickException(str(exc)) from exc
-    _sigterm_unwinds_like_ctrl_c()
+    sigterm_unwinds_like_ctrl_c()
     try:
         with ExitStack() as stack:
             stack.callback(service.close)
@@ -86,44 +84,7 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
             via = f" (tunnel {tunnel} to {server.url})" if opener is not None else ""
             click.echo(f"serving {served} over {transport} at {url}{via} (Ctrl-C to stop)", err=True)
             sys.stdout.flush()
-            _wait_for_interrupt()
+            wait_for_interrupt()
     except KeyboardInterrupt:
         pass
     click.echo("stopped", err=True)
-
-
-def parse_options(values: tuple[str, ...], param_hint: str = "--option") -> dict[str, Any]:
-    """``KEY=VALUE`` pairs; values that read as JSON numbers/booleans become those, the rest stay text."""
-    options: dict[str, Any] = {}
-    for value in values:
-        key, sep, text = value.partition("=")
-        if not sep or not key.isidentifier():
-            raise click.BadParameter(f"{value!r} must look like KEY=VALUE", param_hint=param_hint)
-        try:
-            options[key] = json.loads(text)
-        except ValueError:
-            options[key] = text
-    return options
-
-
-def _sigterm_unwinds_like_ctrl_c() -> None:
-    """Make SIGTERM raise KeyboardInterrupt, so the server and tunnel close at whatever stage launch is."""
-    import signal
-
-    def interrupt(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-
-
-def _wait_for_interrupt() -> None:
-    """Block until Ctrl-C or SIGTERM (both arrive as KeyboardInterrupt, see above)."""
-    import threading
-
-    stop = threading.Event()
-    try:
-        while not stop.wait(0.5):
-            pass
-    finally:
-        if os.environ.get("AGENTGPT_DEBUG"):
-            click.echo("interrupted", err=True)

@@ -98,9 +98,9 @@ def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, conf
     if hosts or listen:
         _show_host_events()
     if opener is not None:
-        from .launch import _sigterm_unwinds_like_ctrl_c
+        from .signals import sigterm_unwinds_like_ctrl_c
 
-        _sigterm_unwinds_like_ctrl_c()  # SIGTERM closes the tunnel too
+        sigterm_unwinds_like_ctrl_c()  # SIGTERM closes the tunnel too
     with ExitStack() as stack:
         if opener is not None:
             public = open_tunnel(stack, opener, listen)

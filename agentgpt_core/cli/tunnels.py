@@ -16,6 +16,7 @@ import click
 
 from ..kinds import Tunnel, TunnelError
 from ..plugins import PluginNotFound, get_plugin_manager
+from .options import parse_options
 
 _SECRET_KEY = re.compile(r"token|secret|password|passwd|api_?key|credential", re.IGNORECASE)
 
@@ -39,8 +40,6 @@ def resolve_tunnel(name: str | None, *, api_key: str | None, server: str | None,
         if server or options:
             raise click.UsageError("--tunnel-server and --tunnel-option need --tunnel NAME")
         return None
-    from .launch import parse_options
-
     settings = parse_options(options, param_hint="--tunnel-option")
     for key in settings:
         if _SECRET_KEY.search(key):
