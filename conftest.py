@@ -2,5 +2,5 @@
 
 import os
 
-os.environ.setdefault("AGENTGPT_LOAD_PLUGINS", "http,ws")
+os.environ.setdefault("AGENTGPT_LOAD_PLUGINS", "http,ws,ngrok")
 os.environ.setdefault("MPLBACKEND", "Agg")

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from contextlib import ExitStack
-from typing import Any
-
 import click
 
 from ..envs import EnvService, EnvSpec
@@ -15,6 +11,9 @@ from ..kinds import Unsupported
 from ..plugins import PluginNotFound, get_plugin_manager
 from ..protocol.errors import ProtocolError
 from ..security import require_key_off_loopback
+from .options import parse_options
+from .signals import sigterm_unwinds_like_ctrl_c, wait_for_interrupt
+from .tunnels import open_tunnel, resolve_tunnel, tunnel_options
 
 
 def parse_env_specs(values: tuple[str, ...]) -> list[EnvSpec]:
@@ -36,15 +35,17 @@ def parse_env_specs(values: tuple[str, ...]) -> list[EnvSpec]:
 @click.option("--api-key", envvar="AGENTGPT_API_KEY", default=None, help="Bearer key callers must send [env: AGENTGPT_API_KEY].")
 @click.option("--connect", default=None, metavar="URL", help="Dial out to a trainer's gateway (ws://...) instead of listening.")
 @click.option("--num-envs", default=None, type=int, help="With --connect: how many envs to offer the gateway.")
-@click.option("--tunnel", default=None, metavar="NAME", help="Give the server a public URL through this Tunnel plugin (see `agentgpt plugins`).")
+@tunnel_options
 @click.option("--option", "-o", "transport_options", multiple=True, metavar="KEY=VALUE",
               help="A transport-specific setting, e.g. -o max_body_bytes=1048576 (see the transport's docs). Repeatable.")
 def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key: str | None, connect: str | None,
-           num_envs: int | None, tunnel: str | None, transport_options: tuple[str, ...]) -> None:
+           num_envs: int | None, tunnel: str | None, tunnel_server: str | None, tunnel_options: tuple[str, ...],
+           transport_options: tuple[str, ...]) -> None:
     """Host envs over a transport until interrupted (Ctrl-C).
 
     Prints ``AGENTGPT_URL=<url>`` once serving (the tunnel's public URL with
-    ``--tunnel``), so scripts can read where to connect.
+    ``--tunnel``), so scripts can read where to connect. The tunnel closes on exit,
+    Ctrl-C and SIGTERM.
     """
     specs = parse_env_specs(envs)
     if connect is None:
@@ -57,10 +58,10 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
     manager = get_plugin_manager()
     try:
         plugin = manager.get("transports", transport)
-        opener = manager.get("tunnels", tunnel) if tunnel is not None else None
         service = EnvService(specs, adapters=manager.env_adapters())
     except (PluginNotFound, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
+    opener = resolve_tunnel(tunnel, api_key=api_key, server=tunnel_server, options=tunnel_options)
     options = parse_options(transport_options)
     try:
         if connect is not None:
@@ -70,45 +71,20 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
         server.start()
     except (Unsupported, ValueError, TypeError, OSError, ProtocolError) as exc:  # a bad bind or option, or a gateway that refused us
         raise click.ClickException(str(exc)) from exc
-    with ExitStack() as stack:
-        stack.callback(service.close)
-        stack.callback(server.stop)
-        url = server.url
-        if opener is not None:
-            url = stack.enter_context(opener).open(server.url)
-        served = ", ".join(spec.name for spec in specs)
-        click.echo(f"AGENTGPT_URL={url}", err=False)
-        via = f" (tunnel {tunnel} to {server.url})" if opener is not None else ""
-        click.echo(f"serving {served} over {transport} at {url}{via} (Ctrl-C to stop)", err=True)
-        sys.stdout.flush()
-        _wait_for_interrupt()
-    click.echo("stopped", err=True)
-
-
-def parse_options(values: tuple[str, ...]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs; values that read as JSON numbers/booleans become those, the rest stay text."""
-    options: dict[str, Any] = {}
-    for value in values:
-        key, sep, text = value.partition("=")
-        if not sep or not key.isidentifier():
-            raise click.BadParameter(f"{value!r} must look like KEY=VALUE", param_hint="--option")
-        try:
-            options[key] = json.loads(text)
-        except ValueError:
-            options[key] = text
-    return options
-
-
-def _wait_for_interrupt() -> None:
-    import signal
-    import threading
-
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    sigterm_unwinds_like_ctrl_c()
     try:
-        while not stop.wait(0.5):
-            pass
+        with ExitStack() as stack:
+            stack.callback(service.close)
+            stack.callback(server.stop)
+            url = server.url
+            if opener is not None:
+                url = open_tunnel(stack, opener, server.url)
+            served = ", ".join(spec.name for spec in specs)
+            click.echo(f"AGENTGPT_URL={url}", err=False)
+            via = f" (tunnel {tunnel} to {server.url})" if opener is not None else ""
+            click.echo(f"serving {served} over {transport} at {url}{via} (Ctrl-C to stop)", err=True)
+            sys.stdout.flush()
+            wait_for_interrupt()
     except KeyboardInterrupt:
         pass
-    if os.environ.get("AGENTGPT_DEBUG"):
-        click.echo("interrupted", err=True)
+    click.echo("stopped", err=True)

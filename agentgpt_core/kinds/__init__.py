@@ -12,7 +12,7 @@ from .host import Host
 from .service import Service
 from .trainer import TrainerBackend
 from .transport import Transport, TransportServer, Unsupported
-from .tunnel import Tunnel
+from .tunnel import Tunnel, TunnelError
 
 __all__ = [
     "DeferredCall",
@@ -26,5 +26,6 @@ __all__ = [
     "TransportClient",
     "TransportServer",
     "Tunnel",
+    "TunnelError",
     "Unsupported",
 ]
