@@ -13,7 +13,9 @@ import numpy as np
 
 
 def take(batch: Any, slots: list[int]) -> Any:
-    """The rows ``slots`` of ``batch``, as a batch."""
+    """The rows ``slots`` of ``batch``, as a batch (a list stays a list: one item per env)."""
+    if isinstance(batch, list):
+        return [batch[slot] for slot in slots]
     if isinstance(batch, dict):
         return {key: take(value, slots) for key, value in batch.items()}
     if isinstance(batch, tuple):

@@ -21,8 +21,25 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_api_key(api_key: str | None) -> str | None:
+    """The key a server will demand: None for none ("" counts as none); ValueError for a key
+    that is blank or has whitespace at its ends.
+
+    ``--api-key " "`` looks like a key but protects nothing an attacker cannot guess, and
+    a key with outer whitespace could never match: HTTP strips header values.
+    """
+    if api_key is None or api_key == "":
+        return None
+    if not api_key.strip():
+        raise ValueError("the API key is blank: give a real secret (e.g. `python -c 'import secrets; print(secrets.token_urlsafe())'`)")
+    if api_key != api_key.strip() or any(ord(c) < 32 or ord(c) == 127 for c in api_key):
+        raise ValueError("the API key must not start or end with whitespace or hold control characters")
+    return api_key
+
+
 def require_key_off_loopback(host: str, api_key: str | None) -> None:
-    """Refuse to serve without an API key on an address other machines can reach."""
+    """Refuse to serve without an API key on an address other machines can reach (or with a blank one anywhere)."""
+    api_key = check_api_key(api_key)
     if not api_key and not is_loopback(host):
         raise ValueError(
             f"refusing to serve on {host!r} without an API key: anyone who can reach this address could "
@@ -47,14 +64,19 @@ class BindAddress:
         return f"{scheme}://{host}:{self.port}"
 
 
-def bearer_token(authorization: str | None) -> str:
-    """The token of an ``Authorization: Bearer TOKEN`` header ("" when absent or another scheme)."""
-    header = authorization or ""
-    return header[7:].strip() if header[:7].lower() == "bearer " else ""
+def bearer_token(authorization: str | bytes | None) -> str:
+    """The token of an ``Authorization: Bearer TOKEN`` header ("" when absent or another scheme).
+
+    The scheme is case-insensitive (RFC 7235, section 2.1), so ``bearer KEY`` counts too;
+    every transport reads the header through this one function.
+    """
+    header = authorization.decode("latin-1") if isinstance(authorization, bytes) else authorization or ""
+    scheme, _, token = header.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def api_key_matches(expected: str | None, given: str | None) -> bool:
     """Constant-time key check; a server with no key accepts everyone."""
-    if expected is None:
+    if not expected:
         return True
-    return hmac.compare_digest((given or "").encode(), expected.encode())
+    return hmac.compare_digest((given or "").encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape"))

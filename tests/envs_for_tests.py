@@ -83,3 +83,34 @@ def _vector(mode: AutoresetMode):
 countdown_vec_next_step = _vector(AutoresetMode.NEXT_STEP)
 countdown_vec_same_step = _vector(AutoresetMode.SAME_STEP)
 countdown_vec_disabled = _vector(AutoresetMode.DISABLED)
+
+
+class ComposedActionEnv(gym.Env):
+    """An action space of Dict or Tuple: the observation records every part of each action."""
+
+    def __init__(self, kind: str = "dict", length: int = 4):
+        move, force = spaces.Discrete(3), spaces.Box(-1, 1, (2,), np.float32)
+        self.kind, self.length = kind, length
+        self.action_space = spaces.Dict({"move": move, "force": force}) if kind == "dict" else spaces.Tuple((move, force))
+        self.observation_space = spaces.Box(-100, 100, (4,), np.float32)
+        self._state, self._t = np.zeros(4, np.float32), 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._state = self.np_random.uniform(-1, 1, 4).astype(np.float32)
+        self._t = 0
+        return self._state.copy(), {"t": 0}
+
+    def step(self, action):
+        move, force = (action["move"], action["force"]) if self.kind == "dict" else action
+        self._t += 1
+        self._state = (self._state + np.array([move - 1, *force, self._t], np.float32)).astype(np.float32)
+        return self._state.copy(), float(move), self._t >= self.length, False, {"t": self._t}
+
+
+def dict_action_env(length: int = 4) -> gym.Env:
+    return ComposedActionEnv("dict", length)
+
+
+def tuple_action_env(length: int = 4) -> gym.Env:
+    return ComposedActionEnv("tuple", length)

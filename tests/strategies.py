@@ -19,7 +19,8 @@ def boxes(draw):
     else:
         info = np.iinfo(dtype)
         low = draw(st.integers(int(info.min), 0))
-        high = draw(st.integers(1, int(info.max)))
+        # below the dtype's max: gymnasium's Box.sample draws integers(low, high + 1), which overflows at it
+        high = draw(st.integers(1, int(info.max) - 1))
     return spaces.Box(low=low, high=high, shape=shape, dtype=dtype)
 
 

@@ -31,5 +31,6 @@ def test_four_agents_each_balancing_a_cartpole_learn_through_agentgpt_train(tmp_
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     returns = [round(r["episode_return"], 1) for r in rows]
-    assert rows[-1]["global_step"] == 32768
+    # only live rows count (issue 16, item 8): the run stops at the first update past the budget
+    assert 32768 <= rows[-1]["global_step"] < 32768 + 64 * 16
     assert rows[-1]["episode_return"] > 100, returns  # seed 1 reaches ~200 (the cap) in ~25 s

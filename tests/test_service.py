@@ -200,7 +200,7 @@ def test_bad_env_specs_say_what_to_write(text):
 def test_envs_a_dead_client_left_behind_are_closed_when_idle_too_long():
     svc = EnvService(["gym:CartPole-v1"], idle_timeout_s=0.05, max_envs=1)
     leaked = svc.handle("make", {"env_name": "CartPole-v1"}, session="crashed")["env_key"]
-    with pytest.raises(errors.InvalidArgument, match="already runs 1 envs"):
+    with pytest.raises(errors.InvalidArgument, match="runs 1 of at most 1 envs"):
         svc.handle("make", {"env_name": "CartPole-v1"}, session="new")  # not idle yet: the limit holds
     import time
 

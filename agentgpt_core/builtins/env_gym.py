@@ -10,6 +10,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 
 from ..hookspecs import hookimpl
 from ..kinds import EnvAdapter
+from ..kinds.env_adapter import DeferSelfReset
 
 
 class GymAdapter(EnvAdapter):
@@ -37,6 +38,7 @@ class GymAdapter(EnvAdapter):
             num_envs=num_envs,
             vectorization_mode="sync",
             vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+            wrappers=[DeferSelfReset],  # a pre-1.0 env that resets itself is reset once, not twice
             **kwargs,
         )
 

@@ -14,6 +14,7 @@ class InMemoryTunnel(Tunnel):
     """Records what it was asked to forward and answers with the same URL."""
 
     name = "memory"
+    public = False  # the URL it answers is the local one: nothing beyond this machine
 
     def __init__(self) -> None:
         self.opened: list[str] = []

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from contextlib import ExitStack
-from typing import Any
-
 import click
 
 from ..envs import EnvService, EnvSpec
@@ -15,7 +11,10 @@ from ..kinds import Unsupported
 from ..plugins import PluginNotFound, get_plugin_manager
 from ..protocol.errors import ProtocolError
 from ..security import require_key_off_loopback
+from .options import parse_options
 from .launch_remote import launch_on_host
+from .signals import sigterm_unwinds_like_ctrl_c, wait_for_interrupt
+from .tunnels import open_tunnel, resolve_tunnel, tunnel_options
 
 
 def parse_env_specs(values: tuple[str, ...]) -> list[EnvSpec]:
@@ -38,7 +37,7 @@ def parse_env_specs(values: tuple[str, ...]) -> list[EnvSpec]:
 @click.option("--api-key", envvar="AGENTGPT_API_KEY", default=None, help="Bearer key callers must send [env: AGENTGPT_API_KEY].")
 @click.option("--connect", default=None, metavar="URL", help="Dial out to a trainer's gateway (ws://...) instead of listening.")
 @click.option("--num-envs", default=None, type=int, help="With --connect: how many envs to offer the gateway.")
-@click.option("--tunnel", default=None, metavar="NAME", help="Give the server a public URL through this Tunnel plugin (see `agentgpt plugins`).")
+@tunnel_options
 @click.option("--option", "-o", "transport_options", multiple=True, metavar="KEY=VALUE",
               help="A transport-specific setting, e.g. -o max_body_bytes=1048576 (see the transport's docs). Repeatable.")
 @click.option("--instances", default=1, show_default=True, type=click.IntRange(min=1), help="With --host PLUGIN: how many hosts (machines) to start.")
@@ -47,14 +46,15 @@ def parse_env_specs(values: tuple[str, ...]) -> list[EnvSpec]:
 @click.option("--image", default=None, metavar="URI", help="With --host PLUGIN: an env-host image already pushed (skips the build).")
 @click.option("--allow-cidr", default=None, metavar="CIDR", help="With --host PLUGIN and no --connect: who may reach the listening port (default: your public IP).")
 def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key: str | None, connect: str | None,
-           num_envs: int | None, tunnel: str | None, transport_options: tuple[str, ...], instances: int,
-           instance_type: str | None, region: str | None, image: str | None, allow_cidr: str | None) -> None:
+           num_envs: int | None, tunnel: str | None, tunnel_server: str | None, tunnel_options: tuple[str, ...],
+           transport_options: tuple[str, ...], instances: int, instance_type: str | None, region: str | None,
+           image: str | None, allow_cidr: str | None) -> None:
     """Host envs over a transport until interrupted (Ctrl-C).
 
     Prints ``AGENTGPT_URL=<url>`` once serving (the tunnel's public URL with
-    ``--tunnel``), so scripts can read where to connect. With ``--host PLUGIN``
-    (e.g. ``ec2``) the envs run on that Host plugin's machines instead; cloud hosts
-    keep running after this command returns.
+    ``--tunnel``), so scripts can read where to connect. The tunnel closes on exit,
+    Ctrl-C and SIGTERM. With ``--host PLUGIN`` (e.g. ``ec2``) the envs run on that
+    Host plugin's machines instead; cloud hosts keep running after this command returns.
     """
     specs = parse_env_specs(envs)
     manager = get_plugin_manager()
@@ -64,7 +64,7 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
             raise click.UsageError("--tunnel is for a host served here, not one started by a Host plugin")
         host_options = dict(connect=connect, num_envs=num_envs, api_key=api_key, port=port, instance_type=instance_type,
                             region=region, image=image, allow_cidr=allow_cidr, **parse_options(transport_options))
-        launch_on_host(host_plugin, list(envs), instances=instances, host_options=host_options, wait=_wait_for_interrupt)
+        launch_on_host(host_plugin, list(envs), instances=instances, host_options=host_options, wait=wait_for_interrupt)
         return
     if instances != 1 or any(v is not None for v in (instance_type, region, image, allow_cidr)):
         raise click.UsageError("--instances, --instance-type, --region, --image and --allow-cidr need --host PLUGIN (e.g. --host ec2)")
@@ -77,10 +77,10 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
         raise click.UsageError("--tunnel gives a listening server a public URL; a host that uses --connect needs none")
     try:
         plugin = manager.get("transports", transport)
-        opener = manager.get("tunnels", tunnel) if tunnel is not None else None
         service = EnvService(specs, adapters=manager.env_adapters())
     except (PluginNotFound, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
+    opener = resolve_tunnel(tunnel, api_key=api_key, server=tunnel_server, options=tunnel_options)
     options = parse_options(transport_options)
     try:
         if connect is not None:
@@ -90,22 +90,26 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
         server.start()
     except (Unsupported, ValueError, TypeError, OSError, ProtocolError) as exc:  # a bad bind or option, or a gateway that refused us
         raise click.ClickException(str(exc)) from exc
-    with ExitStack() as stack:
-        stack.callback(service.close)
-        stack.callback(server.stop)
-        url = server.url
-        if opener is not None:
-            url = stack.enter_context(opener).open(server.url)
-        served = ", ".join(spec.name for spec in specs)
-        click.echo(f"AGENTGPT_URL={url}", err=False)
-        via = f" (tunnel {tunnel} to {server.url})" if opener is not None else ""
-        click.echo(f"serving {served} over {transport} at {url}{via} (Ctrl-C to stop)", err=True)
-        sys.stdout.flush()
-        _wait_for_interrupt()
+    sigterm_unwinds_like_ctrl_c()
+    try:
+        with ExitStack() as stack:
+            stack.callback(service.close)
+            stack.callback(server.stop)
+            url = server.url
+            if opener is not None:
+                url = open_tunnel(stack, opener, server.url)
+            served = ", ".join(spec.name for spec in specs)
+            click.echo(f"AGENTGPT_URL={url}", err=False)
+            via = f" (tunnel {tunnel} to {server.url})" if opener is not None else ""
+            click.echo(f"serving {served} over {transport} at {url}{via} (Ctrl-C to stop)", err=True)
+            sys.stdout.flush()
+            wait_for_interrupt()
+    except KeyboardInterrupt:
+        pass
     click.echo("stopped", err=True)
 
 
-def _host_plugin(manager: Any, host: str) -> Any:
+def _host_plugin(manager, host: str):
     """The Host plugin ``--host`` names, or None when it is an address to bind."""
     if not host.isidentifier():
         return None
@@ -113,32 +117,3 @@ def _host_plugin(manager: Any, host: str) -> Any:
         return manager.get("hosts", host)
     except PluginNotFound:
         return None
-
-
-def parse_options(values: tuple[str, ...]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs; values that read as JSON numbers/booleans become those, the rest stay text."""
-    options: dict[str, Any] = {}
-    for value in values:
-        key, sep, text = value.partition("=")
-        if not sep or not key.isidentifier():
-            raise click.BadParameter(f"{value!r} must look like KEY=VALUE", param_hint="--option")
-        try:
-            options[key] = json.loads(text)
-        except ValueError:
-            options[key] = text
-    return options
-
-
-def _wait_for_interrupt() -> None:
-    import signal
-    import threading
-
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    if os.environ.get("AGENTGPT_DEBUG"):
-        click.echo("interrupted", err=True)

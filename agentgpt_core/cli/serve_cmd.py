@@ -43,7 +43,8 @@ def serve(policy: Path, host: str, port: int, transport: str, api_key: str | Non
     import torch
 
     from ..serve import InferenceService
-    from .launch import _wait_for_interrupt, parse_options
+    from .options import parse_options
+    from .signals import wait_for_interrupt as _wait_for_interrupt
 
     try:
         require_key_off_loopback(host, api_key)

@@ -17,6 +17,8 @@ import click
 
 from ..envs import EnvSpec
 from ..plugins import get_plugin_manager
+from ..protocol.errors import ProtocolError
+from .tunnels import open_tunnel, resolve_tunnel, tunnel_options
 
 
 def _env_spec(value: str) -> EnvSpec:
@@ -76,22 +78,42 @@ def open_training_envs(stack: ExitStack, spec: EnvSpec, num_envs: int, *, hosts:
 @click.option("--backend", default="local", show_default=True, help="Trainer backend plugin.")
 @click.option("--eval-episodes", type=int, default=20, show_default=True, help="Episodes to evaluate the final policy on (0 to skip).")
 @click.option("--progress/--no-progress", default=True, help="Show the live progress bar.")
+@tunnel_options
 def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, config: Path | None, seed: int | None, resume: bool,
           hosts: tuple[str, ...], listen: str | None, min_hosts: int, wait_timeout: float, num_hosts: int, transport: str, api_key: str | None, agent_rows: int | None,
-          backend: str, eval_episodes: int, progress: bool) -> None:
-    """Train the GPT actor-critic policy on remote (or local) simulators."""
+          backend: str, eval_episodes: int, progress: bool, tunnel: str | None, tunnel_server: str | None,
+          tunnel_options: tuple[str, ...]) -> None:
+    """Train the GPT actor-critic policy on remote (or local) simulators.
+
+    With ``--listen ws://127.0.0.1:PORT --tunnel NAME`` the gateway gets a public
+    ``wss://`` URL (printed as ``AGENTGPT_URL=...``) that dial-out hosts connect to,
+    so a trainer with no inbound port can still gather hosts.
+    """
     from ..train import load_hyperparameters
 
     spec = _env_spec(env)
     overrides = {k: v for k, v in {"num_envs": num_envs, "max_steps": max_steps, "seed": seed}.items() if v is not None}
     hp = load_hyperparameters(config, overrides)
     trainer = get_plugin_manager().get("trainers", backend)
+    opener = _gateway_tunnel(tunnel, listen, api_key=api_key, server=tunnel_server, options=tunnel_options)
     if hosts or listen:
         _show_host_events()
+    if opener is not None:
+        from .signals import sigterm_unwinds_like_ctrl_c
+
+        sigterm_unwinds_like_ctrl_c()  # SIGTERM closes the tunnel too
     with ExitStack() as stack:
-        envs = open_training_envs(stack, spec, hp.num_envs, hosts=hosts, listen=listen, num_hosts=num_hosts,
-                                  transport=transport, api_key=api_key, seed=hp.seed,
-                                  min_hosts=min_hosts, wait_timeout=wait_timeout, agent_rows=agent_rows)
+        if opener is not None:
+            public = open_tunnel(stack, opener, listen)
+            click.echo(f"AGENTGPT_URL={public}")
+            click.echo(f"gateway {listen} is public at {public} (tunnel {tunnel}); hosts join with: "
+                       f"agentgpt launch --transport ws --connect {public} --env ...", err=True)
+        try:
+            envs = open_training_envs(stack, spec, hp.num_envs, hosts=hosts, listen=listen, num_hosts=num_hosts,
+                                      transport=transport, api_key=api_key, seed=hp.seed,
+                                      min_hosts=min_hosts, wait_timeout=wait_timeout, agent_rows=agent_rows)
+        except (ValueError, OSError, ProtocolError) as exc:  # no key off loopback, a busy port, no hosts: one line, no traceback
+            raise click.ClickException(str(exc)) from exc
         result = trainer.train(envs, hp, out, resume=resume, progress=progress)
     click.echo(f"trained {result.global_step} env steps in {result.wall_seconds:.0f}s; policy: {out}")
     if eval_episodes and spec.adapter == "gym" and not hosts and not listen:
@@ -101,6 +123,18 @@ def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, conf
     from ..train import plot_run
 
     click.echo(f"learning curve: {plot_run(out)}")
+
+
+def _gateway_tunnel(name: str | None, listen: str | None, **settings: Any) -> Any:
+    """The Tunnel for ``train --tunnel``: only with ``--listen`` on a fixed port, and never without an API key."""
+    if name is not None:
+        from urllib.parse import urlsplit
+
+        if not listen:
+            raise click.UsageError("--tunnel gives the trainer's gateway a public URL: use it with --listen ws://127.0.0.1:PORT")
+        if not urlsplit(listen).port:
+            raise click.UsageError(f"--listen {listen} needs a fixed port for --tunnel, e.g. ws://127.0.0.1:8765")
+    return resolve_tunnel(name, **settings)
 
 
 def _show_host_events() -> None:

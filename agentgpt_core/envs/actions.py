@@ -8,6 +8,7 @@ an ndarray of the Box dtype and shape), so every action is cast, shape-checked a
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 import numpy as np
@@ -37,13 +38,13 @@ def _cast(space: spaces.Space, value: Any) -> Any:
     if value is None:
         raise InvalidAction(f"action is missing; expected a value in {space}")
     if isinstance(space, spaces.Discrete):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float, np.floating, np.ndarray, list)):
-            raise InvalidAction(f"action {_short(value)} must be an integer for {space}")
-        array = np.asarray(value)
-        if array.size != 1 or array.ndim > 1:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float, np.floating, np.ndarray)):
             raise InvalidAction(f"action {_short(value)} must be a single integer for {space}")
-        scalar = array.reshape(()).item()
-        if float(scalar) != int(scalar):
+        array = np.asarray(value)
+        if array.ndim != 0 or array.dtype.kind not in "iuf":  # [1] is a list, not an integer
+            raise InvalidAction(f"action {_short(value)} must be a single integer for {space}")
+        scalar = array.item()
+        if not np.isfinite(scalar) or float(scalar) != int(scalar):
             raise InvalidAction(f"action {_short(value)} must be an integer for {space}")
         return space.dtype.type(int(scalar))
     if isinstance(space, (spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)):
@@ -71,5 +72,14 @@ def _cast(space: spaces.Space, value: Any) -> Any:
 
 
 def _short(value: Any) -> str:
-    text = repr(value.tolist() if isinstance(value, np.ndarray) else value)
+    """A few characters of ``value`` for an error message, in time independent of its size
+    (a refused 15 MB action must not cost a 15 MB repr)."""
+    if isinstance(value, np.ndarray) and value.size > 16:
+        return f"<array of shape {value.shape}, dtype {value.dtype}>"
+    text = _REPR.repr(value.tolist() if isinstance(value, np.ndarray) else value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = 8
+_REPR.maxlevel = 3

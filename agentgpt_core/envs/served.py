@@ -39,6 +39,7 @@ from ..protocol.names import (
 )
 from ..protocol.spaces import space_to_dict
 from .actions import decode_action
+from .arguments import check_seed
 from .sanitize import to_wire
 
 
@@ -80,8 +81,7 @@ class ServedEnv:
             seed, self._pending_seed = self._pending_seed, None
         else:
             self._pending_seed = None
-        if seed is not None and not _is_seed(seed):
-            raise InvalidArgument(f"seed must be an integer (or a list of integers for a vector env), got {seed!r}")
+        seed = check_seed(seed, self.num_envs if self.is_vector else None)
         if options is not None and not isinstance(options, dict):
             raise InvalidArgument("options must be an object")
         observation, info = self.env.reset(seed=seed, options=options)
@@ -175,10 +175,3 @@ class ServedEnv:
         result[INFO] = to_wire(info)
         return result
 
-
-def _is_seed(seed: Any) -> bool:
-    if isinstance(seed, bool):
-        return False
-    if isinstance(seed, (int, np.integer)):
-        return True
-    return isinstance(seed, list) and all(isinstance(s, int) and not isinstance(s, bool) or s is None for s in seed)

@@ -44,6 +44,7 @@ from ..protocol.names import (
 )
 from ..protocol.spaces import space_to_dict
 from .actions import decode_action
+from .arguments import check_seed
 from .agent_slots import AgentSlots, wire_id
 from .sanitize import to_wire
 
@@ -278,6 +279,7 @@ class ServedAgents:
 
 
 def _seeds(seed: Any, count: int) -> list[int | None]:
+    seed = check_seed(seed, count)  # the same seed rule as single-agent envs (arguments.py)
     if seed is None:
         return [None] * count
     if isinstance(seed, bool) or not isinstance(seed, (int, list)):

@@ -45,8 +45,10 @@ from ..protocol.names import (
     VERSION,
 )
 from ..protocol.spaces import space_to_dict
+from .arguments import check_seed, construct
 from .served import ServedEnv
 from .served_agents import serve
+from .sweeper import IdleSweeper
 from .specs import EnvSpec
 
 
@@ -63,6 +65,10 @@ class EnvService(Service):
 
     ``adapters`` maps each ``--env ADAPTER:TARGET`` prefix to its ``EnvAdapter``
     (default: the built-in ``gym`` one).
+
+    Limits (docs/security.md): ``max_envs`` counts envs, so a ``make_vec`` of 64 counts
+    64; ``max_num_envs`` caps one ``make_vec``; an env unused for ``idle_timeout_s`` is
+    closed by a sweep every ``min(60 s, idle_timeout_s / 4)``.
     """
 
     methods = ENV_METHODS
@@ -74,7 +80,7 @@ class EnvService(Service):
         adapters: Mapping[str, EnvAdapter] | None = None,
         max_envs: int = 4096,
         max_num_envs: int = 1024,
-        idle_timeout_s: float | None = 3600.0,
+        idle_timeout_s: float | None = 900.0,
     ):
         parsed = [spec if isinstance(spec, EnvSpec) else EnvSpec.parse(spec) for spec in specs]
         self.allowed: dict[str, EnvSpec] = {spec.name: spec for spec in parsed}
@@ -86,6 +92,7 @@ class EnvService(Service):
         self._sessions: dict[str, list[str]] = {}
         self._lock = threading.Lock()
         self._handlers: dict[str, Callable[[dict, str], Any]] = {m: getattr(self, f"_{m}") for m in self.methods}
+        self._sweeper = IdleSweeper(self, min(60.0, idle_timeout_s / 4)) if idle_timeout_s is not None else None
         for spec in parsed:  # fail at start-up, not at the first remote make
             self._adapter(spec.adapter)
 
@@ -117,6 +124,8 @@ class EnvService(Service):
 
     def close(self) -> None:
         """Close every env on this host."""
+        if self._sweeper is not None:
+            self._sweeper.stop()
         for session in list(self._sessions):
             self.close_session(session)
 
@@ -131,19 +140,21 @@ class EnvService(Service):
 
     def _make(self, params: dict, session: str) -> dict:
         spec, kwargs = self._requested(params)
-        env = self._adapter(spec.adapter).make(spec.target, **kwargs)
-        autoreset = params.get(AUTORESET, True)
+        seed, autoreset = _seed(params), params.get(AUTORESET, True)  # checked before an env exists to leak
         if not isinstance(autoreset, bool):
             raise InvalidArgument("autoreset must be true or false")
-        return self._register(serve(_new_key(), spec.name, env, seed=_seed(params), autoreset=autoreset), session)
+        env = construct(self._adapter(spec.adapter).make, kwargs, spec.target)
+        return self._register(serve(_new_key(), spec.name, env, seed=seed, autoreset=autoreset), session)
 
     def _make_vec(self, params: dict, session: str) -> dict:
         spec, kwargs = self._requested(params)
         num_envs = params.get(NUM_ENVS, 1)
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or not 1 <= num_envs <= self.max_num_envs:
             raise InvalidArgument(f"num_envs must be an integer from 1 to {self.max_num_envs}, got {num_envs!r}")
-        env = self._adapter(spec.adapter).make_vec(spec.target, num_envs, **kwargs)
-        return self._register(serve(_new_key(), spec.name, env, seed=_seed(params)), session)
+        self._check_room(num_envs)  # before building them, not after
+        seed = _seed(params)
+        env = construct(self._adapter(spec.adapter).make_vec, kwargs, spec.target, num_envs)
+        return self._register(serve(_new_key(), spec.name, env, seed=seed), session)
 
     def _reset(self, params: dict, session: str) -> dict:
         served = self._lookup(params, session)
@@ -191,7 +202,8 @@ class EnvService(Service):
         if spec is None:
             served = ", ".join(sorted(self.allowed)) or "none"
             raise EnvNotAllowed(f"env {name!r} is not served here; this host serves: {served}")
-        kwargs = params.get(KWARGS) or {}
+        kwargs = params.get(KWARGS)
+        kwargs = {} if kwargs is None else kwargs  # 0, "" or [] are wrong, not empty
         if not isinstance(kwargs, dict) or not all(_is_plain(v) for v in kwargs.values()):
             raise InvalidArgument("kwargs must be an object of plain values (numbers, strings, booleans, lists)")
         return spec, kwargs
@@ -219,12 +231,23 @@ class EnvService(Service):
     def _register(self, served: ServedEnv, session: str) -> dict:
         self.close_idle()  # sweep leaked envs exactly when a new one would need room
         with self._lock:
-            if len(self._envs) >= self.max_envs:
+            running = sum(env.num_envs for env in self._envs.values())
+            if running + served.num_envs > self.max_envs:
                 served.close()
-                raise InvalidArgument(f"this host already runs {self.max_envs} envs; close some first")
+                raise InvalidArgument(f"this host runs {running} of at most {self.max_envs} envs; {served.num_envs} more do not fit")
             self._envs[served.key] = served
             self._sessions.setdefault(session, []).append(served.key)
+        if self._sweeper is not None:
+            self._sweeper.ensure_started()
         return served.describe()
+
+    def _check_room(self, count: int) -> None:
+        running = sum(env.num_envs for env in self.open_envs)
+        if running + count > self.max_envs:
+            self.close_idle()
+            running = sum(env.num_envs for env in self.open_envs)
+            if running + count > self.max_envs:
+                raise InvalidArgument(f"this host runs {running} of at most {self.max_envs} envs; {count} more do not fit")
 
     def _lookup(self, params: dict, session: str) -> ServedEnv:
         key = params.get(ENV_KEY)
@@ -252,10 +275,7 @@ def _new_key() -> str:
 
 
 def _seed(params: dict) -> int | None:
-    seed = params.get(SEED)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise InvalidArgument(f"seed must be an integer, got {seed!r}")
-    return seed
+    return check_seed(params.get(SEED))
 
 
 def _is_plain(value: Any) -> bool:

@@ -12,7 +12,7 @@ from .host import Host, HostError
 from .service import Service
 from .trainer import TrainerBackend
 from .transport import Transport, TransportServer, Unsupported
-from .tunnel import Tunnel
+from .tunnel import Tunnel, TunnelError
 
 __all__ = [
     "DeferredCall",
@@ -27,5 +27,6 @@ __all__ = [
     "TransportClient",
     "TransportServer",
     "Tunnel",
+    "TunnelError",
     "Unsupported",
 ]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 from abc import abstractmethod
 from concurrent.futures import Executor, Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable
 
+from ..protocol.errors import TransportError
 from .lifecycle import Closing
 
 
@@ -63,6 +65,13 @@ class TransportClient(Closing):
         """
         return DeferredCall(self.call, method, params)
 
-    def result(self, future: Future, method: str = "request") -> Any:
-        """The result of a ``submit``ted request, or its typed error."""
-        return future.result()
+    def result(self, future: Future, method: str = "request", timeout: float | None = None) -> Any:
+        """The result of a ``submit``ted request, or its typed error.
+
+        ``timeout``: wait at most this long (None: the client's own timeout), then raise
+        ``TransportError``; the host pool gives each host a deadline this way.
+        """
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            raise TransportError(f"no answer to {method!r} within {timeout:g} s") from None

@@ -30,6 +30,43 @@ class EnvAdapter(ABC):
         normalises what goes on the wire.
         """
         return SyncVectorEnv(
-            [lambda: self.make(target, **kwargs) for _ in range(num_envs)],
+            [lambda: DeferSelfReset(self.make(target, **kwargs)) for _ in range(num_envs)],
             autoreset_mode=AutoresetMode.SAME_STEP,
         )
+
+
+class DeferSelfReset(gym.Wrapper):
+    """A pre-1.0 env that resets itself, made fit for a Gymnasium 1.x vector env.
+
+    Such an env returns the *next* episode's first observation on the step that ends an
+    episode and puts the terminal one in ``info["final_observation"]``. A 1.x
+    ``SyncVectorEnv`` then resets it a second time: its ``final_obs`` is the already
+    reset observation and one episode is skipped. This wrapper returns the terminal
+    observation from that step (its info as the step's) and hands the self-reset
+    observation to the vector env's autoreset ``reset()``, so the env is reset once.
+    Envs that do not reset themselves pass through unchanged.
+    """
+
+    FINAL_OBSERVATION, FINAL_INFO = "final_observation", "final_info"
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self._next_reset: tuple[Any, dict] | None = None
+
+    def step(self, action: Any) -> tuple[Any, Any, Any, Any, dict]:
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        if (terminated or truncated) and isinstance(info, dict) and self.FINAL_OBSERVATION in info:
+            info = dict(info)
+            final = info.pop(self.FINAL_OBSERVATION)
+            final_info = info.pop(self.FINAL_INFO, None)
+            if final_info is None:  # the ending step's info is what is left; the reset's was not kept
+                final_info, info = info, {}
+            self._next_reset = (observation, info)
+            return final, reward, terminated, truncated, final_info
+        return observation, reward, terminated, truncated, info
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
+        pending, self._next_reset = self._next_reset, None
+        if pending is not None and seed is None and options is None:
+            return pending
+        return self.env.reset(seed=seed, options=options)

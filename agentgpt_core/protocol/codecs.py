@@ -11,6 +11,7 @@ e.g. ``"<f4"``), so nothing is copied through Python floats. No pickle, ever.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import msgpack
@@ -19,6 +20,30 @@ import numpy as np
 from .errors import MalformedPayload
 
 NDARRAY_EXT = 1
+# Deepest nesting of arrays/objects a decoded message may have. Every message of the
+# protocol is a few levels deep (a nested Dict space is the deepest, far below this);
+# the limit keeps a hostile body from reaching Python's recursion limit anywhere later
+# (a JSON parser, kwargs checks, error messages), which used to surface as a 500.
+MAX_DEPTH = 64
+
+
+def check_depth(value: Any, limit: int = MAX_DEPTH) -> Any:
+    """Return ``value``, or raise MalformedPayload if its containers nest deeper than ``limit``.
+
+    Iterative, so the check itself cannot overflow the stack; ndarrays are leaves.
+    """
+    level: list[Any] = [value]
+    for depth in range(limit + 1):
+        deeper: list[Any] = []
+        for item in level:
+            if type(item) is dict:
+                deeper.extend(v for v in item.values() if type(v) in (dict, list))
+            elif type(item) is list:
+                deeper.extend(v for v in item if type(v) in (dict, list))
+        if not deeper:
+            return value
+        level = deeper
+    raise MalformedPayload(f"the message nests arrays/objects more than {limit} levels deep")
 
 
 class Codec:
@@ -62,9 +87,45 @@ class JsonCodec(Codec):
         if not data:
             return {}
         try:
-            return json.loads(data)
+            value = json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedPayload(f"body is not valid JSON: {exc}") from exc
+        except RecursionError:
+            raise MalformedPayload(f"the message nests arrays/objects more than {MAX_DEPTH} levels deep") from None
+        return check_depth(value)
+
+
+class StrictJsonCodec(JsonCodec):
+    """JSON that strict parsers read: non-finite floats as the strings ``"Infinity"``,
+    ``"-Infinity"`` and ``"NaN"``.
+
+    ``NaN`` and ``Infinity`` are not JSON (RFC 8259), and JavaScript's ``JSON.parse``
+    refuses a Box bound written ``-Infinity``. A caller asks for this form with
+    ``Accept: application/json; nonfinite=string`` (HTTP) and turns the strings back
+    into numbers (numpy and Python's ``float()`` read them as they are).
+    """
+
+    name = "json-strict"
+    content_type = "application/json; nonfinite=string"
+
+    def encode(self, value: Any) -> bytes:
+        try:
+            return json.dumps(_finite_or_text(value), default=_json_default, allow_nan=False, separators=(",", ":")).encode()
+        except (TypeError, ValueError) as exc:
+            raise MalformedPayload(f"value is not JSON-encodable: {exc}") from exc
+
+
+def _finite_or_text(value: Any) -> Any:
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        return number if math.isfinite(number) else "NaN" if number != number else "Infinity" if number > 0 else "-Infinity"
+    if isinstance(value, np.ndarray):
+        return _finite_or_text(value.tolist()) if value.dtype.kind in "fc" or value.dtype.hasobject else value
+    if isinstance(value, dict):
+        return {key: _finite_or_text(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_text(item) for item in value]
+    return value
 
 
 def _msgpack_default(value: Any) -> Any:
@@ -112,16 +173,18 @@ class MsgpackCodec(Codec):
         if not data:
             return {}
         try:
-            return msgpack.unpackb(data, ext_hook=_msgpack_ext_hook, raw=False, strict_map_key=False)
+            value = msgpack.unpackb(data, ext_hook=_msgpack_ext_hook, raw=False, strict_map_key=False)
         except MalformedPayload:
             raise
         except Exception as exc:  # msgpack raises several unrelated types
-            raise MalformedPayload(f"body is not valid msgpack: {exc}") from exc
+            raise MalformedPayload(f"body is not valid msgpack: {exc or type(exc).__name__}") from None
+        return check_depth(value)
 
 
 JSON = JsonCodec()
+STRICT_JSON = StrictJsonCodec()
 MSGPACK = MsgpackCodec()
-CODECS: dict[str, Codec] = {JSON.name: JSON, MSGPACK.name: MSGPACK}
+CODECS: dict[str, Codec] = {JSON.name: JSON, STRICT_JSON.name: STRICT_JSON, MSGPACK.name: MSGPACK}
 _BY_CONTENT_TYPE = {
     "application/json": JSON,
     "application/msgpack": MSGPACK,
@@ -135,8 +198,10 @@ def codec_for_content_type(content_type: str | None, default: Codec = JSON) -> C
     if not content_type:
         return default
     for part in content_type.split(","):
-        media = part.split(";")[0].strip().lower()
+        media, *parameters = (piece.strip().lower() for piece in part.split(";"))
         if media in _BY_CONTENT_TYPE:
+            if media == "application/json" and "nonfinite=string" in (p.replace(" ", "") for p in parameters):
+                return STRICT_JSON
             return _BY_CONTENT_TYPE[media]
     return default
 

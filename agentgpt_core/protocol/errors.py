@@ -9,6 +9,8 @@ Clients re-raise the same class from the ``{"error": {"code", "message"}}`` body
 
 from __future__ import annotations
 
+import traceback
+
 
 class ProtocolError(Exception):
     """Base of every error the Remote Gymnasium protocol can return."""
@@ -112,3 +114,22 @@ def error_from_dict(body: dict) -> ProtocolError:
     """Rebuild the typed error a server sent as ``{"code": ..., "message": ...}``."""
     cls = ERRORS_BY_CODE.get(str(body.get("code")), ProtocolError)
     return cls(str(body.get("message", "")))
+
+
+def release_frames(error: BaseException) -> None:
+    """Let go of everything the frames of ``error``'s traceback (and its causes') still hold.
+
+    A server answers an error and moves on, but the exception's traceback keeps every
+    frame it passed through alive, with their locals: the decoded request among them.
+    When the exception also sits in a reference cycle (an asyncio future and the
+    worker-thread frame that waited on it, as anyio's ``run_sync`` makes), all of that
+    lives until the garbage collector's next full pass: a host refusing 15 MB actions
+    grew by ~137 MB per request. Clearing the finished frames frees it at once.
+    """
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if error.__traceback__ is not None:
+            traceback.clear_frames(error.__traceback__)
+            error.__traceback__ = None
+        error = error.__cause__ or error.__context__

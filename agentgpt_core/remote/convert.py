@@ -7,11 +7,14 @@ batched, with ``None`` kept for multi-agent slots that have no data.
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import numpy as np
 from gymnasium import spaces
+from gymnasium.vector.utils import iterate
 
+from ..protocol.errors import MalformedPayload, ProtocolError
 from ..protocol.names import FINAL_OBSERVATION, OBSERVATION, REWARD, TERMINATED, TRUNCATED
 
 
@@ -57,3 +60,35 @@ def unpack_vector_step(space: spaces.Space, result: dict, num_envs: int) -> tupl
 def as_slot_values(space: spaces.Space, values: list[Any]) -> list[Any]:
     """Per-agent values for a multi-agent env: each converted, ``None`` kept."""
     return [None if v is None else as_space_value(space, v) for v in values]
+
+
+def wire_actions(space: spaces.Space, batch_space: spaces.Space, actions: Any) -> Any:
+    """A vector env's actions in the wire's form (docs/protocol.md, "Actions").
+
+    For Box, Discrete, MultiDiscrete and MultiBinary the batch is already one array.
+    For Dict, Tuple and Text the wire wants a list of one action per env, while
+    Gymnasium users hold the batched form (``action_space.sample()``: a dict of
+    arrays, a tuple of arrays or of strings); ``iterate`` turns it into the per-env
+    form. A list is taken to be per-env already.
+    """
+    if not isinstance(space, (spaces.Dict, spaces.Tuple, spaces.Text)) or isinstance(actions, list):
+        return actions
+    if isinstance(space, spaces.Text):
+        return list(actions)
+    return list(iterate(batch_space, actions))
+
+
+@contextmanager
+def reading(method: str, peer: str) -> Iterator[None]:
+    """Turn a host's wrongly shaped answer into the protocol's ``MalformedPayload`` naming ``method``.
+
+    A result missing a field, or with an observation of the wrong size, used to surface
+    as a raw KeyError/ValueError from deep inside a conversion; the caller should get
+    the typed error that says which call, from which host, was wrong.
+    """
+    try:
+        yield
+    except ProtocolError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise MalformedPayload(f"the answer to {method!r} from {peer} does not fit the protocol: {type(exc).__name__}: {exc}") from None

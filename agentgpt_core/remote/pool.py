@@ -12,9 +12,11 @@ What the pool promises a trainer is written down in docs/ws-and-gateway.md, "Slo
 from __future__ import annotations
 
 import logging
+import time
 import weakref
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -23,11 +25,12 @@ from gymnasium.vector.utils import batch_space, create_empty_array
 
 from .. import batches
 from ..kinds import Gateway, HostLink
-from ..protocol.errors import EnvError, ProtocolError, TransportError
+from ..protocol.errors import EnvError, MalformedPayload, ProtocolError, TransportError
 from ..protocol.names import ACTION, ACTION_SPACE, AGENTS, ENV_KEY, ENV_NAME, KWARGS, NUM_ENVS, OBSERVATION_SPACE, OPTIONS, SEED, Method
 from ..protocol.spaces import space_from_dict
 from .agent_rows import AgentRows
 from .assembly import ResetBatch, StepBatch
+from .convert import reading, wire_actions
 from .fanout import fan_out
 from .slot_table import SlotTable
 
@@ -42,6 +45,7 @@ class _Member:
     link: HostLink
     slots: list[int]
     env_key: str
+    recent: deque = field(default_factory=lambda: deque(maxlen=32))  # seconds of its last steps and resets
 
 
 class HostPoolVectorEnv(VectorEnv):
@@ -56,11 +60,19 @@ class HostPoolVectorEnv(VectorEnv):
         min_hosts: int = 1,
         wait_timeout: float | None = 60.0,
         owns_source: bool = True,
+        host_deadline_min_s: float = 2.0,
+        host_deadline_factor: float = 10.0,
         agent_rows: int | None = None,
         **make_kwargs: Any,
     ):
         self.url, self.env_id = source.url, env_id
         self._agent_rows_wanted, self.agent_rows = agent_rows, None  # multi-agent: AgentRows (agent_rows.py)
+        # A host's step must answer within max(host_deadline_min_s, host_deadline_factor x its
+        # slowest recent step or reset), or it is lost like a dropped one: one slow or silent
+        # host costs its own rows, not a transport timeout (30 s) of every host's time per step.
+        self.host_deadline_min_s, self.host_deadline_factor = host_deadline_min_s, host_deadline_factor
+        self._joining: list[tuple[HostLink, list[int], Future]] = []
+        self._join_started: dict[int, float] = {}  # id(future) -> when its join began
         self._source, self._owns_source = source, owns_source
         self._make_params = {ENV_NAME: env_id, KWARGS: make_kwargs}
         self._executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="agentgpt-pool")
@@ -78,7 +90,8 @@ class HostPoolVectorEnv(VectorEnv):
             self.num_envs = int(num_envs or sum(link.capacity for link in live))
             self._slots = SlotTable(self.num_envs)
             self._pool_envs = self.num_envs
-            for link, slots, future in self._start_joins(live):
+            self._start_joins(live)
+            for link, slots, future in self._ready_joins(None):
                 self._finish_join(link, slots, future)
             if self.single_observation_space is None:
                 raise TransportError(f"no env host at {source.url} could make {env_id!r}; see the log for why")
@@ -158,7 +171,8 @@ class HostPoolVectorEnv(VectorEnv):
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None) -> tuple[Any, dict]:
         super().reset(seed=seed)
         self._drop_departed()
-        for link, slots, future in self._start_joins(self._newcomers()):
+        self._start_joins(self._newcomers())
+        for link, slots, future in self._ready_joins(None):
             self._finish_join(link, slots, future)
         batch = self.agent_rows.start() if self.agent_rows else ResetBatch(self.single_observation_space, self.num_envs)
         for member, result in self._call_members(
@@ -174,14 +188,19 @@ class HostPoolVectorEnv(VectorEnv):
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
         self._drop_departed()
-        joins = self._start_joins(self._newcomers())
+        self._start_joins(self._newcomers())
         if self.agent_rows is not None:
             batch, take = self.agent_rows.start(), self.agent_rows.actions
         else:
             batch, take = StepBatch(self.single_observation_space, self.num_envs, self._obs), batches.take
+            actions = wire_actions(self.single_action_space, self.action_space, actions)  # Dict/Tuple/Text: one per env
         for member, result in self._call_members(Method.STEP, lambda m: {ENV_KEY: m.env_key, ACTION: take(actions, m.slots)}):
-            batch.add(member.slots, result)
-        for link, slots, future in joins:
+            try:
+                with reading(Method.STEP, f"host {member.link.host_id}"):
+                    batch.add(member.slots, result)
+            except MalformedPayload as exc:  # a host answering garbage is lost, like a silent one
+                self._drop(member, exc)
+        for link, slots, future in self._ready_joins(self.host_deadline_min_s):  # the rest join at a later step
             first = self._finish_join(link, slots, future)
             if first is not None:
                 batch.begin(slots, first)
@@ -203,19 +222,22 @@ class HostPoolVectorEnv(VectorEnv):
     def _newcomers(self) -> list[HostLink]:
         """Live links that hold no slots yet (new hosts, returning hosts, spares)."""
         members = {id(m.link) for m in self._members.values()}
+        joining = {id(link) for link, _, _ in self._joining} | {link.host_id for link, _, _ in self._joining}
         return [
             link
             for link in self._source.hosts()
             if link.alive and id(link) not in members and link not in self._refused and link.host_id not in self._members
-        ]
+            and id(link) not in joining and link.host_id not in joining
+        ]  # fmt: skip
 
-    def _start_joins(self, links: list[HostLink]) -> list[tuple[HostLink, list[int], Future]]:
-        """Claim slots for each link and start its make (and reset, once the pool has started)."""
-        joins = []
+    def _start_joins(self, links: list[HostLink]) -> None:
+        """Claim slots for each link and start its make (and reset, once the pool has started) in the background."""
         for link in links:
             slots = self._slots.claim(link.host_id, link.capacity)
             if slots:
-                joins.append((link, slots, self._executor.submit(self._make, link, len(slots), self._started)))
+                future = self._executor.submit(self._make, link, len(slots), self._started)
+                self._joining.append((link, slots, future))
+                self._join_started[id(future)] = time.monotonic()
                 self._spares.discard(link.host_id)
                 if len(slots) < link.capacity:
                     log.info("host %s offers %d envs but only %d of the %d rows were free: it runs %d, %d stay idle",
@@ -223,17 +245,33 @@ class HostPoolVectorEnv(VectorEnv):
             elif link.host_id not in self._spares:
                 self._spares.add(link.host_id)
                 log.info("host %s offers %d envs but all %d rows are held: it waits as a spare", link.host_id, link.capacity, self.num_envs)
-        return joins
 
-    def _make(self, link: HostLink, count: int, reset: bool) -> tuple[dict, dict | None]:
+    def _ready_joins(self, grace: float | None) -> list[tuple[HostLink, list[int], Future]]:
+        """The joins whose make (and reset) have answered. A step waits for a join at most ``grace``
+        seconds from the join's start, in all (None: wait for every join); the others stay pending,
+        so a host that registers and then goes silent costs the steps ``host_deadline_min_s`` once."""
+        if self._joining:
+            futures = [future for _, _, future in self._joining]
+            until = None if grace is None else max(self._join_started[id(f)] for f in futures) + grace
+            wait(futures, None if until is None else max(0.0, until - time.monotonic()))
+        ready = [join for join in self._joining if join[2].done()]
+        self._joining = [join for join in self._joining if not join[2].done()]
+        for _, _, future in ready:
+            self._join_started.pop(id(future), None)
+        return ready
+
+    def _make(self, link: HostLink, count: int, reset: bool) -> tuple[dict, dict | None, float | None]:
         description = link.call(Method.MAKE_VEC, {**self._make_params, NUM_ENVS: count})
-        first = link.call(Method.RESET, {ENV_KEY: description[ENV_KEY]}) if reset else None
-        return description, first
+        if not reset:
+            return description, None, None
+        began = time.monotonic()
+        first = link.call(Method.RESET, {ENV_KEY: description[ENV_KEY]})
+        return description, first, time.monotonic() - began
 
     def _finish_join(self, link: HostLink, slots: list[int], future: Future) -> dict | None:
         """Make ``link`` a member holding ``slots``; return its first reset result (if any)."""
         try:
-            description, first = future.result()
+            description, first, reset_seconds = future.result()
             observation_space = space_from_dict(description[OBSERVATION_SPACE])
             action_space = space_from_dict(description[ACTION_SPACE])
         except ProtocolError as exc:
@@ -249,7 +287,9 @@ class HostPoolVectorEnv(VectorEnv):
             self._executor.submit(link.call, Method.CLOSE, {ENV_KEY: description[ENV_KEY]})
             self._refuse(link, slots, f"its {self.env_id!r} has other spaces than the pool's")
             return None
-        self._members[link.host_id] = _Member(link, slots, description[ENV_KEY])
+        self._members[link.host_id] = member = _Member(link, slots, description[ENV_KEY])
+        if reset_seconds is not None:
+            member.recent.append(reset_seconds)
         log.info("host %s joined with slots %s", link.host_id, _spans(slots))
         return first
 
@@ -261,7 +301,7 @@ class HostPoolVectorEnv(VectorEnv):
     def _drop(self, member: _Member, why: Any) -> None:
         self._members.pop(member.link.host_id, None)
         self._slots.vacate(member.link.host_id, member.slots)
-        member.link.close()
+        self._executor.submit(member.link.close)  # a blocking client may still be inside the call that timed out
         log.warning("env host %s lost (%s); slots %s truncated until a host takes them", member.link.host_id, why, _spans(member.slots))
 
     def _drop_departed(self) -> None:
@@ -274,11 +314,12 @@ class HostPoolVectorEnv(VectorEnv):
     def _call_members(self, method: str, params: Callable[[_Member], dict]) -> list[tuple[_Member, dict]]:
         """Call ``method`` on every member at once; lost hosts are dropped, any other error is raised (after all answered)."""
         members = list(self._members.values())
-        waits = fan_out([(m.link, method, params(m)) for m in members], self._executor)
+        replies = fan_out([(m.link, method, params(m)) for m in members], self._executor, inline=len(members) <= 1)
         results, error = [], None
-        for member, wait_for in zip(members, waits):
+        for member, reply in zip(members, replies):
             try:
-                results.append((member, wait_for()))
+                results.append((member, reply(self._deadline(member) if method == Method.STEP else None)))
+                member.recent.append(reply.seconds)
             except HOST_LOST as exc:
                 self._drop(member, exc)
             except Exception as exc:
@@ -286,6 +327,12 @@ class HostPoolVectorEnv(VectorEnv):
         if error is not None:
             raise error
         return results
+
+    def _deadline(self, member: _Member) -> float | None:
+        """How long ``member`` may take to step: None (its link's own timeout) until it has answered once."""
+        if not member.recent:
+            return None
+        return max(self.host_deadline_min_s, self.host_deadline_factor * max(member.recent))
 
     def _shutdown(self) -> None:
         if self._owns_source:

@@ -37,8 +37,10 @@ class UrlHostLink(HostLink):
     def submit(self, method: str, params: dict[str, Any] | None = None) -> Future:
         return self._live(self.client.submit, method, params)
 
-    def result(self, future: Future, method: str = "request") -> Any:
-        return self._live(self.client.result, future, method)
+    def result(self, future: Future, method: str = "request", timeout: float | None = None) -> Any:
+        if timeout is None:
+            return self._live(self.client.result, future, method)
+        return self._live(self.client.result, future, method, timeout)
 
     def _live(self, operation: Callable[..., Any], *args: Any) -> Any:
         """``operation(*args)``, marking the link dead on its first TransportError."""

@@ -15,7 +15,7 @@ from ..protocol.spaces import space_from_dict
 from .agent_rows import AgentRows
 from .assembly import object_rows, put_final_observations
 from .connect import close_remote, open_remote
-from .convert import as_batch_value, unpack_vector_step
+from .convert import as_batch_value, reading, unpack_vector_step, wire_actions
 
 
 class RemoteVectorEnv(VectorEnv):
@@ -56,15 +56,20 @@ class RemoteVectorEnv(VectorEnv):
             codec=codec,
             timeout=timeout,
         )
-        self.env_key: str = description[wire.ENV_KEY]
-        self.num_envs = int(description[wire.NUM_ENVS])
-        self.single_observation_space = space_from_dict(description[wire.OBSERVATION_SPACE])
-        self.single_action_space = space_from_dict(description[wire.ACTION_SPACE])
-        self.agent_rows: AgentRows | None = None  # a multi-agent env: one row per (env, agent slot)
-        if description.get(wire.AGENTS) is not None:
-            agents = description[wire.AGENTS]
-            self.agent_rows = AgentRows(self.single_observation_space, self.num_envs, agent_rows or len(agents), agents)
-            self.num_envs = self.agent_rows.num_rows
+        try:
+            with reading(Method.MAKE_VEC, url):
+                self.env_key: str = description[wire.ENV_KEY]
+                self.num_envs = int(description[wire.NUM_ENVS])
+                self.single_observation_space = space_from_dict(description[wire.OBSERVATION_SPACE])
+                self.single_action_space = space_from_dict(description[wire.ACTION_SPACE])
+                self.agent_rows: AgentRows | None = None  # a multi-agent env: one row per (env, agent slot)
+                if description.get(wire.AGENTS) is not None:
+                    agents = description[wire.AGENTS]
+                    self.agent_rows = AgentRows(self.single_observation_space, self.num_envs, agent_rows or len(agents), agents)
+                    self.num_envs = self.agent_rows.num_rows
+        except BaseException:
+            self._client.close()
+            raise
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
@@ -80,22 +85,26 @@ class RemoteVectorEnv(VectorEnv):
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None) -> tuple[Any, dict]:
         super().reset(seed=seed)
         result = self._client.call(Method.RESET, {wire.ENV_KEY: self.env_key, wire.SEED: seed, wire.OPTIONS: options})
-        if self.agent_rows is not None:
-            step = self.agent_rows.start()
-            step.add(self._envs, result)
-            observation, *_, infos = step.finish()
-            return observation, infos
-        return self._batch(result[wire.OBSERVATION]), result.get(wire.INFO) or {}
+        with reading(Method.RESET, self.url):
+            if self.agent_rows is not None:
+                step = self.agent_rows.start()
+                step.add(self._envs, result)
+                observation, *_, infos = step.finish()
+                return observation, infos
+            return self._batch(result[wire.OBSERVATION]), result.get(wire.INFO) or {}
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
         if self.agent_rows is not None:
             actions = self.agent_rows.actions(actions, self._envs)
+        else:
+            actions = wire_actions(self.single_action_space, self.action_space, actions)
         result = self._client.call(Method.STEP, {wire.ENV_KEY: self.env_key, wire.ACTION: actions})
-        if self.agent_rows is not None:
-            step = self.agent_rows.start()
-            step.add(self._envs, result)
-            return step.finish()
-        return self.unpack_step(result)
+        with reading(Method.STEP, self.url):
+            if self.agent_rows is not None:
+                step = self.agent_rows.start()
+                step.add(self._envs, result)
+                return step.finish()
+            return self.unpack_step(result)
 
     @property
     def _envs(self) -> list[int]:

@@ -10,11 +10,15 @@ those windows, so the update evaluates exactly what the actor saw.
 
 Rows without data: a multi-agent env may report ``infos["alive"]`` (bool per row). A row
 that is not alive gets no token, its action is ignored, and its step is left out of GAE
-and the loss. Without that key every row is alive.
+and the loss. Without that key every row is alive. Only real (alive) transitions count
+toward ``max_steps`` and the learning-rate schedule; a step where no row is alive (a host
+pool whose hosts are all gone) is not a step at all: training pauses, says so, and polls
+the env until rows come back (``Pause``), instead of updating on filler.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, replace
@@ -35,6 +39,7 @@ from .hyperparameters import Hyperparameters
 from .reward_scaling import ReturnScaler
 from .run_log import MetricsLog, ProgressBar
 
+logger = logging.getLogger("agentgpt.train")
 EPISODE_WINDOW = 20  # finished episodes averaged into "episode_return"
 METRIC_FIELDS = [
     "update", "global_step", "wall_seconds", "steps_per_second", "learning_rate",
@@ -61,6 +66,27 @@ class UpdateReport:
     global_step: int
     policy: GPTActorCritic
     metrics: dict[str, Any]
+
+
+class Pause:
+    """Waits out steps where no row is alive: logs once when it starts and when it ends,
+    and sleeps between polls (50 ms doubling to 1 s) so a dead pool is not spun."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.delay = 0.05
+
+    def wait(self) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            logger.warning("training paused: no env row is alive (every env host gone?); waiting for one, counting no steps")
+        time.sleep(self.delay)
+        self.delay = min(1.0, self.delay * 2)
+
+    def end(self) -> None:
+        if self.since is not None:
+            logger.warning("training resumed after %.1f s paused", time.monotonic() - self.since)
+            self.since, self.delay = None, 0.05
 
 
 def _alive_rows(infos: dict, num_rows: int) -> np.ndarray:
@@ -132,7 +158,7 @@ def train(
         update, wall_before = state["update"], state["wall_seconds"]
 
     steps_per_update = hp.rollout_steps * num_rows
-    num_updates = max(1, hp.max_steps // steps_per_update)
+    step_budget = max(1, hp.max_steps // steps_per_update) * steps_per_update  # whole updates' worth of real steps
     started = time.perf_counter()
 
     def wall_seconds() -> float:
@@ -156,7 +182,7 @@ def train(
         return save_atomically(record, checkpoint_file)
 
     log = MetricsLog(out_dir, METRIC_FIELDS)
-    bar = ProgressBar(num_updates * steps_per_update, global_step, enabled=progress)
+    bar = ProgressBar(step_budget, global_step, enabled=progress)
     windows = ContextWindows(policy, num_rows)
     # A resumed run resets its envs with a different seed so it does not replay episodes.
     observation, infos = envs.reset(seed=hp.seed + update)
@@ -166,9 +192,10 @@ def train(
     windows.observe(policy.obs_normalizer.normalize(flat), alive)
     episode_return, episode_length = np.zeros(num_rows), np.zeros(num_rows, np.int64)
     stopped_early = False
+    pause = Pause()
 
     try:
-        while update < num_updates and not stopped_early:
+        while global_step < step_budget and not stopped_early:
             learning_rate = hp.lr_init + min(global_step / hp.max_steps, 1.0) * (hp.lr_end - hp.lr_init)
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate
@@ -176,7 +203,7 @@ def train(
             # ---- Collect rollout_steps steps from every row, acting for all rows in one batch.
             policy.eval()
             rollout_windows, actions, log_probs, values, rewards, dones, valid = ([] for _ in range(7))
-            for _ in range(hp.rollout_steps):
+            while len(rollout_windows) < hp.rollout_steps:
                 window = windows.window()
                 with torch.no_grad():
                     distribution, value = policy(window)
@@ -186,8 +213,12 @@ def train(
                 observation, reward, terminated, truncated, infos = envs.step(policy.to_env_actions(raw_action_np))
                 reward = np.asarray(reward, np.float64)
                 terminated, truncated = np.asarray(terminated, bool), np.asarray(truncated, bool)
+                if not alive.any() and not _alive_rows(infos, num_rows).any():
+                    pause.wait()  # filler in, filler out: nothing happened, so nothing is recorded or counted
+                    continue
+                pause.end()
                 done = (terminated | truncated) & alive
-                global_step += num_rows
+                global_step += int(alive.sum())  # real transitions only
 
                 episode_return[alive] += reward[alive]
                 episode_length[alive] += 1
@@ -301,7 +332,7 @@ def train(
             bar.update(global_step, metrics["steps_per_second"], metrics["episode_return"])
             if on_update is not None and on_update(UpdateReport(update, global_step, policy, metrics)):
                 stopped_early = True
-            if stopped_early or update % hp.checkpoint_every == 0 or update == num_updates:
+            if stopped_early or update % hp.checkpoint_every == 0 or global_step >= step_budget:
                 save_checkpoint()
     finally:
         bar.close()

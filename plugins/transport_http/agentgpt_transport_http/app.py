@@ -17,7 +17,6 @@ with the error's HTTP status, in the codec the caller accepts.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from functools import partial
 from typing import Any
@@ -30,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentgpt_core import __version__
 from agentgpt_core.kinds import Service
+from agentgpt_core.security import api_key_matches, bearer_token
 from agentgpt_core.protocol.names import DEFAULT_SESSION, Method
 from agentgpt_core.protocol.codecs import Codec, codec_for_content_type
 from agentgpt_core.protocol.errors import (
@@ -39,9 +39,11 @@ from agentgpt_core.protocol.errors import (
     ProtocolError,
     Unauthorized,
     UnknownMethod,
+    release_frames,
 )
 
 from .dispatch import DEFAULT_INLINE_BUDGET_S, Dispatcher
+from .slow_clients import DEFAULT_BODY_TIMEOUT_S, BodyTooSlow, read_within
 from .openapi import GET_METHODS, protocol_paths
 from .status import http_status
 
@@ -63,11 +65,14 @@ def build_app(
     api_key: str | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     inline_budget_s: float = DEFAULT_INLINE_BUDGET_S,
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S,
 ) -> ProtocolApp:
     """An ASGI app serving ``service``; ``api_key`` None means no auth (the server allows that on loopback only)."""
     if max_body_bytes < 1:
         raise ValueError(f"max_body_bytes must be positive, got {max_body_bytes}")
-    return ProtocolApp(Dispatcher(service, inline_budget_s), api_key, max_body_bytes, _docs_app(service.methods))
+    app = ProtocolApp(Dispatcher(service, inline_budget_s), api_key, max_body_bytes, _docs_app(service.methods))
+    app.body_timeout_s = body_timeout_s
+    return app
 
 
 class ProtocolApp:
@@ -77,7 +82,8 @@ class ProtocolApp:
         self.dispatcher = dispatcher
         self.docs = docs
         self.max_body_bytes = max_body_bytes
-        self._expected_auth = f"Bearer {api_key}".encode() if api_key else None
+        self.body_timeout_s = DEFAULT_BODY_TIMEOUT_S
+        self._api_key = api_key or None
         methods = dispatcher.service.methods
         self._routes = {("POST", f"/{m}"): (m, False) for m in methods}
         self._routes.update({("GET", f"/{m}"): (m, True) for m in GET_METHODS if m in methods})
@@ -122,16 +128,18 @@ class ProtocolApp:
                 raise EnvError(f"the result of {method} cannot be sent as {codec_out.name}: {exc.message}") from exc
             return 200, body, codec_out.content_type.encode()
         except ProtocolError as exc:
+            release_frames(exc)  # frees the refused request now, not at the next full GC (security.md)
             return http_status(exc), encode_error(exc.to_dict(), codec_out), codec_out.content_type.encode()
         except _ClientGone:
             raise
         except Exception as exc:  # a bug here must not take the host down: log it, answer 500
             logger.exception("unexpected error answering %s", method)
+            release_frames(exc)
             error = ProtocolError(f"the host failed answering {method}: {type(exc).__name__}: {exc}")
             return 500, encode_error(error.to_dict(), codec_out), codec_out.content_type.encode()
 
     def _authorize(self, header: bytes) -> None:
-        if self._expected_auth is not None and not hmac.compare_digest(header, self._expected_auth):
+        if self._api_key is not None and not api_key_matches(self._api_key, bearer_token(header)):
             raise Unauthorized("wrong or missing API key; send 'Authorization: Bearer KEY'")
 
     async def _read_body(self, headers: dict[bytes, bytes], receive: Any) -> bytes:
@@ -145,8 +153,12 @@ class ProtocolApp:
             if length > self.max_body_bytes:
                 raise self._too_large(length)
         chunks, size = [], 0
+        receive_by = read_within(self.body_timeout_s)
         while True:
-            message = await receive()
+            try:
+                message = await receive_by(receive)
+            except BodyTooSlow:
+                raise MalformedPayload(f"the request body did not arrive within {self.body_timeout_s:g} s") from None
             if message["type"] == "http.disconnect":
                 raise _ClientGone
             chunk = message.get("body", b"")

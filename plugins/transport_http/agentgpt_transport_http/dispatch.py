@@ -1,81 +1,33 @@
-"""Where a protocol call runs: inline on the event loop, or in a worker thread.
+"""Where a protocol call runs: the core's ``Dispatcher`` (agentgpt_core/kinds/dispatch.py),
+with anyio's worker threads, which is what uvicorn's loop runs its own on.
 
-Handing a call to a worker thread and back costs a few hundred microseconds on the
-2-core benchmark machine, twenty CartPole steps, so running every step in a thread
-made the single-env round trip 20-40 % slower (benchmarks/RESULTS-transports.md). But
-a call run inline holds the event loop: while it runs, no other session is served.
-That is harmless when the call computes (a pure-Python step holds the GIL, so a
-thread would stall the others just the same) and briefly; it is wasteful when the
-call waits (a Unity build answering over a socket, a sleep, I/O), since others could
-be served meanwhile.
-
-So each (method, env) pair is timed, in wall and thread-CPU time: the next call runs
-inline while the last one took under ``inline_budget_s`` (default: one GIL switch
-interval, the longest a computing thread would hold the others anyway) and spent at
-least half of it computing; otherwise it goes to a worker thread, where it keeps
-being timed and comes back once it qualifies again. Calls that build or tear down
-simulators (make, make_vec, close) always go to a thread; calls that only read
-metadata always run inline. ``EnvService``'s per-env locks keep one env's calls in
-order either way.
-
-The cost of the choice: a call is judged by the one before it, so an env that is
-usually fast but now and then very slow (a level load inside ``step``) holds the loop
-for that one call; ``inline_budget_s=0`` sends every env call to a thread.
+The reasoning (inline while a call is cheap and computing, else a thread) and its
+measurements are in the core module's docstring; the WebSocket transport uses the same.
 """
 
 from __future__ import annotations
 
-import sys
-import time
 from typing import Any
 
 import anyio.to_thread
 
 from agentgpt_core.kinds import Service
-from agentgpt_core.protocol.names import ENV_KEY, Method
+from agentgpt_core.kinds.dispatch import (  # noqa: F401  (re-exported: the HTTP app and its tests use these names)
+    ALWAYS_INLINE,
+    ALWAYS_THREAD,
+    DEFAULT_INLINE_BUDGET_S,
+    MAX_TRACKED,
+    MIN_CPU_SHARE,
+)
+from agentgpt_core.kinds.dispatch import Dispatcher as _CoreDispatcher
 
-DEFAULT_INLINE_BUDGET_S = sys.getswitchinterval()
-MIN_CPU_SHARE = 0.5
-ALWAYS_INLINE = frozenset({Method.PING, Method.INFO, Method.ACTION_SPACE, Method.OBSERVATION_SPACE})
-ALWAYS_THREAD = frozenset({Method.MAKE, Method.MAKE_VEC, Method.CLOSE})
-MAX_TRACKED = 16384  # (method, env) timings kept; a forgotten pair simply starts in a thread again
 
-
-class Dispatcher:
-    """Runs ``service.handle`` inline or in a thread, by each (method, env)'s last call."""
+class Dispatcher(_CoreDispatcher):
+    """The core dispatcher, running calls on anyio's worker threads."""
 
     def __init__(self, service: Service, inline_budget_s: float = DEFAULT_INLINE_BUDGET_S):
-        self.service = service
-        self.inline_budget_s = inline_budget_s
-        self._inline_next: dict[tuple[str, str], bool] = {}
-
-    async def call(self, method: str, params: Any, session: str) -> Any:
-        if method in ALWAYS_INLINE:
-            return self.service.handle(method, params, session)
-        if method in ALWAYS_THREAD:
-            return await anyio.to_thread.run_sync(self.service.handle, method, params, session)
-        key = _cost_key(method, params, session)
-        if self._inline_next.get(key, False):
-            return self._timed(key, method, params, session)
-        return await anyio.to_thread.run_sync(self._timed, key, method, params, session)
-
-    def runs_inline(self, method: str, params: Any, session: str) -> bool:
-        """Whether the next such call would run on the event loop."""
-        if method in ALWAYS_INLINE or method in ALWAYS_THREAD:
-            return method in ALWAYS_INLINE
-        return self._inline_next.get(_cost_key(method, params, session), False)
-
-    def _timed(self, key: tuple[str, str], method: str, params: Any, session: str) -> Any:
-        wall, cpu = time.perf_counter(), time.thread_time()
-        try:
-            return self.service.handle(method, params, session)
-        finally:
-            wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
-            if len(self._inline_next) >= MAX_TRACKED and key not in self._inline_next:
-                self._inline_next.clear()
-            self._inline_next[key] = wall < self.inline_budget_s and cpu >= MIN_CPU_SHARE * wall
+        super().__init__(service, inline_budget_s, run_in_thread=_anyio_thread)
 
 
-def _cost_key(method: str, params: Any, session: str) -> tuple[str, str]:
-    env_key = params.get(ENV_KEY) if isinstance(params, dict) else None
-    return method, env_key if isinstance(env_key, str) else f"session:{session}"
+async def _anyio_thread(function: Any, *args: Any) -> Any:
+    return await anyio.to_thread.run_sync(function, *args)

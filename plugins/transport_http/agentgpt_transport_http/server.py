@@ -20,6 +20,7 @@ from agentgpt_core.security import BindAddress
 
 from .app import DEFAULT_MAX_BODY_BYTES, build_app
 from .dispatch import DEFAULT_INLINE_BUDGET_S
+from .slow_clients import DEFAULT_BODY_TIMEOUT_S, DEFAULT_HEADER_TIMEOUT_S, timed_protocol
 
 STARTUP_TIMEOUT_S = 15.0
 KEEP_ALIVE_S = 75  # longer than httpx's 5 s pool expiry, so the client always drops an idle connection first
@@ -38,6 +39,8 @@ class HttpServer(TransportServer):
         api_key: str | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         inline_budget_s: float = DEFAULT_INLINE_BUDGET_S,
+        header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S,
+        body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S,
         ssl_certfile: str | None = None,
         ssl_keyfile: str | None = None,
     ):
@@ -45,7 +48,10 @@ class HttpServer(TransportServer):
         if ssl_keyfile and not ssl_certfile:
             raise ValueError("ssl_keyfile needs ssl_certfile: give the certificate too, or neither")
         self.service = service
-        self.app = build_app(service, api_key=api_key, max_body_bytes=max_body_bytes, inline_budget_s=inline_budget_s)
+        self.app = build_app(
+            service, api_key=api_key, max_body_bytes=max_body_bytes, inline_budget_s=inline_budget_s, body_timeout_s=body_timeout_s
+        )
+        self.header_timeout_s = header_timeout_s
         self._ssl = {"ssl_certfile": ssl_certfile, "ssl_keyfile": ssl_keyfile} if ssl_certfile else {}
         self._scheme = "https" if ssl_certfile else "http"
         self._socket: socket.socket | None = None
@@ -67,7 +73,7 @@ class HttpServer(TransportServer):
         config = uvicorn.Config(
             self.app,
             loop="auto",  # uvloop when installed
-            http="httptools",
+            http=timed_protocol(self.header_timeout_s),  # httptools, closing connections too slow to send a request head
             lifespan="off",
             access_log=False,
             log_config=None,

@@ -14,11 +14,17 @@ where the network dominates) keeps httpx's ``HTTPTransport`` with its TLS handli
 As in httpx's pool, an idle connection is dropped after ``keepalive_expiry`` seconds,
 and one the server has closed is noticed (it turns readable) before reuse, so a
 request never goes out on a dead socket.
+
+The read timeout bounds the whole request, not each read: a server that drips its
+answer one byte at a time (every read succeeding within the timeout) used to hold a
+call with ``timeout=3`` for as long as it liked; ``_DeadlineReader`` gives every read
+only what is left of the request's time.
 """
 
 from __future__ import annotations
 
 import http.client
+import io
 import select
 import socket
 import threading
@@ -73,10 +79,12 @@ class _Connection:
         body = request.read()
         with self._lock:
             sock = self._connect(request, timeouts.get("connect"), keepalive_expiry)
+            timeout = timeouts.get("read")
+            deadline = None if timeout is None else time.monotonic() + timeout
             try:
-                sock.settimeout(timeouts.get("read"))
+                sock.settimeout(timeout)
                 sock.sendall(head + body)  # one send, so the server wakes once
-                response = http.client.HTTPResponse(sock, method=request.method)
+                response = http.client.HTTPResponse(_DeadlineSocket(sock, deadline), method=request.method)  # type: ignore[arg-type]
                 response.begin()
                 content = response.read()
             except socket.timeout as exc:
@@ -127,3 +135,31 @@ def _readable(sock: socket.socket) -> bool:
         poller.register(sock, select.POLLIN)
         return bool(poller.poll(0))
     return bool(select.select([sock], [], [], 0)[0])
+
+
+class _DeadlineSocket:
+    """What ``http.client.HTTPResponse`` needs of a socket (``makefile``), reading by a deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float | None):
+        self._sock, self._deadline = sock, deadline
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+
+class _DeadlineReader(io.RawIOBase):
+    """Raw reads from a socket, each allowed only the time left until ``deadline`` (None: no limit)."""
+
+    def __init__(self, sock: socket.socket, deadline: float | None):
+        self._sock, self._deadline = sock, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self._deadline is not None:
+            remaining = self._deadline - time.monotonic()
+            if remaining <= 0:
+                raise socket.timeout("the answer did not arrive in time")
+            self._sock.settimeout(remaining)
+        return self._sock.recv_into(buffer)

@@ -61,8 +61,9 @@ class InFlight:
             future.set_exception(error)
         return error
 
-    def timed_out(self, future: Future, method: str) -> TransportError:
-        return self.forget(future, TransportError(f"no answer to {method!r} from {self.peer} within {self.timeout:g} s"))
+    def timed_out(self, future: Future, method: str, timeout: float | None = None) -> TransportError:
+        waited = self.timeout if timeout is None else timeout
+        return self.forget(future, TransportError(f"no answer to {method!r} from {self.peer} within {waited:g} s"))
 
     def on_frame(self, frame: Frame) -> Frame | None:
         """Deliver an answer; return an error frame to send back when it is not one."""
@@ -120,11 +121,11 @@ class PendingCalls(InFlight):
         """Send a request and wait for its result; TransportError after ``timeout`` seconds."""
         return self.result(self.submit(method, params), method)
 
-    def result(self, future: Future, method: str = "request") -> Any:
+    def result(self, future: Future, method: str = "request", timeout: float | None = None) -> Any:
         try:
-            return future.result(self.timeout)
+            return future.result(self.timeout if timeout is None else timeout)
         except TimeoutError:
-            raise self.timed_out(future, method) from None
+            raise self.timed_out(future, method, timeout) from None
 
     async def read_answers(self) -> None:
         """The socket's reader task: deliver answers until it closes, then fail what is left."""

@@ -68,10 +68,10 @@ class WsClient(TransportClient):
             self._calls.closed(self._socket)  # fails this future with the others
         return future
 
-    def result(self, future: Future, method: str = "request") -> Any:
-        """Wait for a submitted request (TransportError after the client's timeout)."""
-        if not self._wait(future, time.monotonic() + self._calls.timeout):
-            raise self._calls.timed_out(future, method)
+    def result(self, future: Future, method: str = "request", timeout: float | None = None) -> Any:
+        """Wait for a submitted request (TransportError after ``timeout``, default the client's)."""
+        if not self._wait(future, time.monotonic() + (self._calls.timeout if timeout is None else timeout)):
+            raise self._calls.timed_out(future, method, timeout)
         return future.result()
 
     @property

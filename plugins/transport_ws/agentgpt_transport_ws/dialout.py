@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosed
 
 from agentgpt_core import __version__
 from agentgpt_core.kinds import Service, TransportServer
+from agentgpt_core.kinds.dispatch import Dispatcher
 from agentgpt_core.protocol.codecs import JSON
 from agentgpt_core.protocol.errors import MalformedPayload, ProtocolError, TransportError, Unauthorized, error_from_dict
 from agentgpt_core.protocol.names import ENVS, HOST_ID, NUM_ENVS, REGISTER, REGISTERED, VERSION
@@ -80,6 +81,7 @@ class DialOutServer(TransportServer):
         self.registered = threading.Event()  # set while registered with the gateway
         self.registrations = 0  # how many times the gateway accepted this host
         self._fatal: ProtocolError | None = None
+        self._dispatcher = Dispatcher(service)  # slow env calls off the loop, so pings still get their pongs
         self._loop: LoopThread | None = None
 
     def start(self) -> None:
@@ -122,7 +124,7 @@ class DialOutServer(TransportServer):
                     self.registrations += 1
                     self.registered.set()
                     log.info("registered with %s as %s", self.url, self.host_id)
-                    await answer_requests(socket, self.service, f"gateway-{self.registrations}", self.max_size)
+                    await answer_requests(socket, self.service, f"gateway-{self.registrations}", self.max_size, self._dispatcher)
                     log.info("lost the connection to %s; reconnecting", self.url)
                 except (ConnectionClosed, ProtocolError, asyncio.TimeoutError) as exc:
                     log.info("registration with %s failed: %s", self.url, exc)

@@ -53,8 +53,8 @@ class WsHostLink(HostLink):
         """Send now, without waiting: the pool writes every host its step before it waits for any."""
         return self.calls.submit(method, params)
 
-    def result(self, future: Future, method: str = "request") -> Any:
-        return self.calls.result(future, method)
+    def result(self, future: Future, method: str = "request", timeout: float | None = None) -> Any:
+        return self.calls.result(future, method, timeout)
 
     @property
     def alive(self) -> bool:

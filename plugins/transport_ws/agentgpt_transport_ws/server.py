@@ -2,8 +2,10 @@
 
 Every socket is its own service session: envs made on it belong to it and are
 closed when it drops, so a trainer that dies leaves nothing running behind.
-Requests on one socket are answered in arrival order on the server's loop; a client
-may still send many before reading (pipelining) and match answers by id.
+Requests on one socket are answered in arrival order; a client may still send many
+before reading (pipelining) and match answers by id. A call runs on the server's loop
+while it is cheap and in a worker thread otherwise (kinds/dispatch.py), so a slow
+simulator on one socket never delays another socket's answers or keep-alive pings.
 """
 
 from __future__ import annotations
@@ -16,18 +18,24 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from agentgpt_core.kinds import Service, TransportServer
+from agentgpt_core.kinds.dispatch import Dispatcher
 from agentgpt_core.security import BindAddress
 
 from .handshake import SocketSettings
 from .listener import Listener, Listening
-from .wire import DEFAULT_MAX_SIZE, answer
+from .wire import DEFAULT_MAX_SIZE, answer_dispatched
 
 
-async def answer_requests(socket: Any, service: Service, session: str, max_size: int) -> None:
-    """Answer every request on ``socket`` until it closes, then close the session's envs."""
+async def answer_requests(socket: Any, service: Service, session: str, max_size: int, dispatcher: Dispatcher | None = None) -> None:
+    """Answer every request on ``socket`` until it closes, then close the session's envs.
+
+    Calls run through ``dispatcher`` (kinds/dispatch.py): inline while cheap, else in a
+    thread, so a slow env on this socket never delays other sockets' answers or pings.
+    """
+    dispatcher = dispatcher or Dispatcher(service)
     try:
         async for frame in socket:
-            reply = answer(service, session, frame, max_size)
+            reply = await answer_dispatched(dispatcher, session, frame, max_size)
             if reply is not None:
                 await socket.send(reply)
     except ConnectionClosed:
@@ -52,8 +60,9 @@ class WsServer(Listening, TransportServer):
         ping_timeout: float | None = 20,
     ):
         self.service, self.max_size = service, max_size
+        self.dispatcher = Dispatcher(service)  # one per server: it learns which (method, env) calls are cheap
         settings = SocketSettings(api_key, ssl, max_size, ping_interval, ping_timeout)
         self._listener = Listener("agentgpt-ws-server", self._handle, BindAddress(host, port, api_key), settings)
 
     async def _handle(self, socket: ServerConnection) -> None:
-        await answer_requests(socket, self.service, f"ws-{uuid.uuid4().hex}", self.max_size)
+        await answer_requests(socket, self.service, f"ws-{uuid.uuid4().hex}", self.max_size, self.dispatcher)

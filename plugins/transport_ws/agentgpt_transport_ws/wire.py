@@ -16,8 +16,9 @@ from typing import Any
 import msgpack
 
 from agentgpt_core.kinds import Service
+from agentgpt_core.kinds.dispatch import Dispatcher
 from agentgpt_core.protocol.codecs import JSON, MSGPACK, Codec
-from agentgpt_core.protocol.errors import MalformedPayload, PayloadTooLarge, ProtocolError
+from agentgpt_core.protocol.errors import MalformedPayload, PayloadTooLarge, ProtocolError, release_frames
 
 Frame = str | bytes
 DEFAULT_MAX_SIZE = 16 * 2**20
@@ -79,16 +80,45 @@ def answer(service: Service, session: str, frame: Frame, max_size: int) -> Frame
     """The answer to one request frame; None for an error message (errors are never answered)."""
     codec, request_id = codec_of(frame), None
     try:
-        codec, message = decode(frame, max_size)
-        if "error" in message:
-            return None  # answering an error with an error could ping-pong forever
-        request_id = message_id(message)
-        method, params = message.get("method"), message.get("params")
-        if request_id is None or not isinstance(method, str):
-            raise MalformedPayload('a request needs an integer "id" and a string "method"')
-        result = service.handle(method, params, session)
-        return encode(codec, {"id": request_id, "result": result})
-    except ProtocolError as error:
-        return error_frame(codec, getattr(error, "request_id", request_id), error)
-    except Exception as exc:  # a bug must cost one answer, never the socket
-        return error_frame(codec, request_id, ProtocolError(f"internal error: {type(exc).__name__}: {exc}"))
+        request = parse_request(frame, max_size)
+        if request is None:
+            return None
+        codec, request_id, method, params = request
+        return encode(codec, {"id": request_id, "result": service.handle(method, params, session)})
+    except Exception as error:
+        return failure_frame(codec, frame, request_id, error)
+
+
+async def answer_dispatched(dispatcher: Dispatcher, session: str, frame: Frame, max_size: int) -> Frame | None:
+    """``answer``, with the call run by ``dispatcher``: on the loop while it is cheap, else in a thread,
+    so one socket's slow simulator never holds the loop every other socket is served on."""
+    codec, request_id = codec_of(frame), None
+    try:
+        request = parse_request(frame, max_size)
+        if request is None:
+            return None
+        codec, request_id, method, params = request
+        return encode(codec, {"id": request_id, "result": await dispatcher.call(method, params, session)})
+    except Exception as error:
+        return failure_frame(codec, frame, request_id, error)
+
+
+def parse_request(frame: Frame, max_size: int) -> tuple[Codec, int, str, Any] | None:
+    """``(codec, id, method, params)`` of a request frame; None for an error message; ProtocolError otherwise."""
+    codec, message = decode(frame, max_size)
+    if "error" in message:
+        return None  # answering an error with an error could ping-pong forever
+    request_id = message_id(message)
+    method, params = message.get("method"), message.get("params")
+    if request_id is None or not isinstance(method, str):
+        raise MalformedPayload('a request needs an integer "id" and a string "method"')
+    return codec, request_id, method, params
+
+
+def failure_frame(codec: Codec, frame: Frame, request_id: int | None, error: Exception) -> Frame:
+    """The error answer for a failed request: its typed error, or ``internal_error`` for a bug (never the socket)."""
+    release_frames(error)  # the refused request is freed now, not at the next full GC
+    if not isinstance(error, ProtocolError):
+        error = ProtocolError(f"internal error: {type(error).__name__}: {error}")
+    known = getattr(error, "request_id", request_id)
+    return error_frame(codec, peek_id(frame) if known is None else known, error)

@@ -1,0 +1,70 @@
+"""The ``--tunnel`` options ``launch`` and ``train`` share, and the rules around them.
+
+A tunnel makes a local server public, so both commands apply the same checks in one
+place: a public tunnel needs an API key, and secrets (an ngrok auth token, a key) are
+never taken as tunnel options, because a command line lands in shell history and in
+``ps`` output. Plugins read their secrets from the environment or their own config.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import ExitStack
+from typing import Callable
+
+import click
+
+from ..kinds import Tunnel, TunnelError
+from ..plugins import PluginNotFound, get_plugin_manager
+from .options import parse_options
+
+_SECRET_KEY = re.compile(r"token|secret|password|passwd|api_?key|credential", re.IGNORECASE)
+
+
+def tunnel_options(command: Callable) -> Callable:
+    """Add ``--tunnel``, ``--tunnel-server`` and ``--tunnel-option`` to a click command."""
+    command = click.option("--tunnel-option", "tunnel_options", multiple=True, metavar="KEY=VALUE",
+                           help="A tunnel setting, e.g. region=eu or domain=my.ngrok.app (see docs/tunnels.md). "
+                                "Never a secret: tokens come from the environment. Repeatable.")(command)
+    command = click.option("--tunnel-server", default=None, metavar="URL",
+                           help="With --tunnel localtunnel: a self-hosted localtunnel server (https://...).")(command)
+    command = click.option("--tunnel", default=None, metavar="NAME",
+                           help="Give the server a public URL through this Tunnel plugin: ngrok, localtunnel (see `agentgpt plugins`).")(command)
+    return command
+
+
+def resolve_tunnel(name: str | None, *, api_key: str | None, server: str | None,
+                   options: tuple[str, ...]) -> Tunnel | None:
+    """The configured Tunnel for ``--tunnel NAME``, or None; click errors for every refusal."""
+    if name is None:
+        if server or options:
+            raise click.UsageError("--tunnel-server and --tunnel-option need --tunnel NAME")
+        return None
+    settings = parse_options(options, param_hint="--tunnel-option")
+    for key in settings:
+        if _SECRET_KEY.search(key):
+            raise click.BadParameter(
+                f"{key!r}: secrets are never taken from the command line (shell history, ps); "
+                "set them in the environment or the tunnel's own config (docs/tunnels.md)", param_hint="--tunnel-option")
+    if server is not None:
+        settings["server"] = server
+    try:
+        template = get_plugin_manager().get("tunnels", name)
+        tunnel = template.configure(**settings)
+    except (PluginNotFound, ValueError, TypeError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    if tunnel.public and not api_key:
+        raise click.UsageError(
+            f"--tunnel {name} makes this server public: anyone with the URL could use it. "
+            "Set AGENTGPT_API_KEY (or pass --api-key) so callers must present the key.")
+    return tunnel
+
+
+def open_tunnel(stack: ExitStack, tunnel: Tunnel, local_url: str) -> str:
+    """Open ``tunnel`` to ``local_url``, closed when ``stack`` unwinds; a TunnelError becomes a one-line click error."""
+    stack.enter_context(tunnel)
+    try:
+        return tunnel.open(local_url)
+    except TunnelError as exc:
+        raise click.ClickException(f"tunnel {tunnel.name}: {exc}") from None
+

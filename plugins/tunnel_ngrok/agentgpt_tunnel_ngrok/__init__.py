@@ -1,0 +1,1 @@
+"""Tunnels for AgentGPT: ngrok (through pyngrok) and localtunnel."""
