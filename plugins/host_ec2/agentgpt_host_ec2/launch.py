@@ -26,7 +26,7 @@ from . import image as image_mod
 from .aws import Aws, Ec2Error, describe, resolve_region
 from .resources import RunResources, find_runs, teardown
 from .tags import ssm_key_name, tag_list
-from .userdata import FAILED, REGISTERED, SERVING, HostCommand, render
+from .userdata import ECR_HOST, FAILED, REGISTERED, SERVING, HostCommand, render
 
 DEFAULT_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 CHECKIP_URL = "https://checkip.amazonaws.com"
@@ -100,6 +100,10 @@ def check_settings(settings: Ec2LaunchSettings) -> None:
         raise Ec2Error(f"--port must be 1-65535, got {settings.port}")
     if settings.allow_cidr:
         check_cidr(settings.allow_cidr)
+    private_ecr = settings.image is None or ECR_HOST.match(settings.image)
+    if private_ecr and not settings.instance_profile:
+        raise Ec2Error("instances pull from ECR with their own role: pass -o instance_profile=NAME "
+                       "(ECR read and SSM GetParameter), or --image of a public image")
 
 
 def check_cidr(cidr: str) -> str:

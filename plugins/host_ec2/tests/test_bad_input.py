@@ -7,7 +7,8 @@ import pytest
 
 from ec2_helpers import AMI, TRAINER, instances, run_groups
 
-LAUNCH = ("launch", "--host", "ec2", "--env", "gym:CartPole-v1", "--connect", TRAINER, "-o", f"ami={AMI}", "-o", "wait=false")
+LAUNCH = ("launch", "--host", "ec2", "--env", "gym:CartPole-v1", "--connect", TRAINER, "-o", f"ami={AMI}", "-o", "wait=false",
+          "-o", "instance_profile=agentgpt-host")
 
 
 def one_error_line(result) -> str:

@@ -10,7 +10,7 @@ import pytest
 from agentgpt_host_ec2 import Ec2Error, Ec2Run, EnvLauncher
 from agentgpt_host_ec2.image import build_context, dockerfile
 
-from ec2_helpers import AMI, TRAINER, instances, no_world_rule, run_groups, user_data
+from ec2_helpers import AMI, TRAINER, instances, make_profile, no_world_rule, run_groups, user_data
 
 
 def test_the_dockerfile_is_the_host_install_plus_the_users_env_with_launch_as_entrypoint(tmp_path):
@@ -43,7 +43,7 @@ def test_a_missing_package_is_refused():
 
 def test_launch_on_cloud_returns_a_run_that_says_where_the_hosts_are_and_stops_them(aws, docker_log):
     run = EnvLauncher.launch_on_cloud("gym:CartPole-v1", connect=TRAINER, instances=2, num_envs=8, ami=AMI, wait=False,
-                                      api_key="k-python")
+                                      api_key="k-python", instance_profile=make_profile(aws))
     assert isinstance(run, Ec2Run)
     assert run.urls == [TRAINER] and len(run.instance_ids) == 2 and run.region == "us-east-1"
     assert "k-python" not in repr(run)

@@ -59,7 +59,7 @@ def test_dial_out_builds_pushes_and_launches_tagged_hosts_with_no_inbound_port(a
 
 
 def test_listening_mode_opens_one_port_to_the_callers_cidr_and_requires_a_generated_key(aws, no_docker_engine, agentgpt):
-    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-env:1"
+    image = "public.example.org/my-env:1"
     result = agentgpt("launch", "--host", "ec2", "--env", "gym:CartPole-v1", "--port", "8100", "--image", image,
                       "--allow-cidr", "203.0.113.7/32", "-o", f"ami={AMI}", "-o", "wait=false")
     assert result.exit_code == 0, result.output  # --image: no build, so no Docker engine needed
@@ -107,3 +107,10 @@ def test_hosts_that_never_come_up_time_out_with_the_console_tail_and_are_removed
     assert result.exit_code == 1
     assert "did not come up within 0s" in result.output and "console tail:" in result.output
     assert run_groups(aws) == [] and instances(aws) == []
+
+
+def test_a_private_ecr_image_without_an_instance_profile_is_refused_before_any_aws_call(aws, docker_log, agentgpt, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    for image in ([], ["--image", "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-env:1"]):
+        result = agentgpt("launch", "--host", "ec2", "--env", "gym:CartPole-v1", "--connect", TRAINER, *image)
+        assert result.exit_code == 1 and "-o instance_profile=NAME" in result.output
