@@ -152,3 +152,42 @@ def test_resume_after_kill_continues_with_the_same_replay(tmp_path):
     assert rows[-1]["global_step"] == resumed.global_step == (saved["update"] + 2) * STEPS_PER_UPDATE
     for name, tensor in saved["q_heads"].items():  # lr 0: the loaded critics, not a fresh init
         torch.testing.assert_close(final["q_heads"][name], tensor, msg=name)
+
+
+def test_cli_trains_offpolicy_through_a_local_host_then_eval_and_plot(tmp_path):
+    config = tmp_path / "tiny.toml"
+    config.write_text("".join(f"{name} = {value!r}\n".replace("'", '"') for name, value in TINY.items()
+                              if name != "algorithm"))  # fmt: skip
+    run = tmp_path / "run"
+    agentgpt = [sys.executable, "-m", "agentgpt_core"]
+    trained = subprocess.run(
+        agentgpt + ["train", "--env", "gym:CartPole-v1", "--algorithm", "offpolicy", "--config", str(config),
+                    "--max-steps", "512", "--out", str(run), "--no-progress", "--eval-episodes", "2"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    assert read_checkpoint(run)["hyperparameters"]["algorithm"] == "offpolicy"
+    assert len(list(run.glob("replay-*.npz"))) == 1
+    evaluated = subprocess.run(
+        agentgpt + ["eval", "--policy", str(run), "--env", "gym:CartPole-v1", "--episodes", "3", "--json"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert evaluated.returncode == 0 and '"episodes": 3' in evaluated.stdout, evaluated.stdout + evaluated.stderr
+    plotted = subprocess.run(agentgpt + ["plot", str(run)], capture_output=True, text=True, timeout=60)
+    assert plotted.returncode == 0 and (run / "learning_curve.png").exists(), plotted.stderr
+
+
+def test_squashed_box_actions_stay_in_bounds_and_score_their_samples():
+    from gymnasium import spaces
+
+    from agentgpt_core.policy import GPTActorCritic
+
+    space = spaces.Box(np.array([-2.0, 0.0], np.float32), np.array([2.0, 1.0], np.float32))
+    policy = GPTActorCritic(spaces.Box(-1.0, 1.0, (3,), np.float32), space, d_model=16, num_layers=1, num_heads=2,
+                            dropout=0.0, max_input_states=2, squash_actions=True)  # fmt: skip
+    distribution = policy.action_head(torch.randn(64, 16))
+    action, log_prob = distribution.rsample_with_log_prob()
+    assert action.abs().max() < 1.0 and distribution.mode().abs().max() < 1.0
+    torch.testing.assert_close(distribution.log_prob(action.detach()), log_prob.detach(), atol=1e-3, rtol=1e-3)
+    env_actions = policy.to_env_actions(distribution.sample().numpy())
+    assert all(space.contains(a) for a in env_actions)
