@@ -24,6 +24,7 @@ from agentgpt_core.train.run_log import read_metrics
 TINY = {
     "algorithm": "offpolicy", "num_envs": 4, "rollout_steps": 16, "batch_size": 64, "d_model": 16,
     "num_heads": 2, "max_input_states": 4, "critic_hidden": 64, "learning_starts": 128, "checkpoint_every": 1,
+    "gamma": 0.98,
 }  # fmt: skip
 STEPS_PER_UPDATE = 4 * 16
 
