@@ -23,6 +23,7 @@ from .distributions import (
     CategoricalDistribution,
     DiagGaussianDistribution,
     ProductDistribution,
+    TanhGaussianDistribution,
 )
 
 
@@ -123,14 +124,33 @@ class BoxHead(ActionHead):
         return actions.reshape(raw_action.shape[:-1] + self.shape)
 
 
+class SquashedBoxHead(BoxHead):
+    """``Box`` for the off-policy learner: a tanh-squashed Gaussian whose mean and log-std
+    both depend on the state (SAC's actor). Samples lie in (-1, 1) and map onto the bounds
+    as BoxHead's do; dimensions without finite bounds are limited to (-1, 1) as well.
+    """
+
+    LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
+
+    def __init__(self, space: spaces.Box, d_model: int, log_std_init: float) -> None:
+        super().__init__(space, d_model, log_std_init)
+        del self.log_std  # the log-std comes from the state
+        self.log_std_layer = _linear(d_model, self.raw_dim, gain=0.01)
+        nn.init.constant_(self.log_std_layer.bias, float(log_std_init))
+
+    def forward(self, hidden):
+        log_std = self.log_std_layer(hidden).clamp(self.LOG_STD_MIN, self.LOG_STD_MAX)
+        return TanhGaussianDistribution(self.mean(hidden), log_std)
+
+
 class CompositeHead(ActionHead):
     """``Tuple``/``Dict`` of the above (hybrid actions): independent parts side by side."""
 
-    def __init__(self, space: spaces.Tuple | spaces.Dict, d_model: int, log_std_init: float):
+    def __init__(self, space: spaces.Tuple | spaces.Dict, d_model: int, log_std_init: float, squash: bool = False):
         super().__init__()
         self.keys = list(space.spaces.keys()) if isinstance(space, spaces.Dict) else None
         subspaces = list(space.spaces.values()) if self.keys else list(space.spaces)
-        self.parts = nn.ModuleList(make_action_head(s, d_model, log_std_init) for s in subspaces)
+        self.parts = nn.ModuleList(make_action_head(s, d_model, log_std_init, squash) for s in subspaces)
         self.raw_widths = [part.raw_dim for part in self.parts]
         self.raw_dim = sum(self.raw_widths)
         self.feature_dim = sum(part.feature_dim for part in self.parts)
@@ -151,14 +171,19 @@ class CompositeHead(ActionHead):
         return dict(zip(self.keys, actions)) if self.keys else tuple(actions)
 
 
-def make_action_head(space: spaces.Space, d_model: int, log_std_init: float = 0.0) -> ActionHead:
-    """Return the head for ``space``; raise TypeError for a space PPO here cannot act in."""
+def make_action_head(
+    space: spaces.Space, d_model: int, log_std_init: float = 0.0, squash: bool = False
+) -> ActionHead:
+    """Return the head for ``space``; raise TypeError for a space PPO here cannot act in.
+
+    ``squash`` gives Box parts a tanh-squashed, state-dependent Gaussian (SquashedBoxHead).
+    """
     if isinstance(space, spaces.Discrete):
         return DiscreteHead(space, d_model)
     if isinstance(space, spaces.MultiDiscrete):
         return MultiDiscreteHead(space, d_model)
     if isinstance(space, spaces.Box):
-        return BoxHead(space, d_model, log_std_init)
+        return (SquashedBoxHead if squash else BoxHead)(space, d_model, log_std_init)
     if isinstance(space, (spaces.Tuple, spaces.Dict)):
-        return CompositeHead(space, d_model, log_std_init)
+        return CompositeHead(space, d_model, log_std_init, squash)
     raise TypeError(f"unsupported action space for the GPT policy: {space}")

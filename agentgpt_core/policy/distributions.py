@@ -77,6 +77,42 @@ class DiagGaussianDistribution:
         return self._dist.entropy().sum(-1)
 
 
+class TanhGaussianDistribution:
+    """A Gaussian squashed by tanh into (-1, 1): the bounded, reparameterisable actions
+    the off-policy learner (``train/offpolicy.py``) needs. The raw action is the squashed
+    value, so the Box head maps it onto the bounds exactly as it does a clipped sample;
+    ``log_prob`` includes the tanh Jacobian, and ``entropy`` is a one-sample estimate.
+    """
+
+    EPSILON = 1e-6
+
+    def __init__(self, mean: torch.Tensor, log_std: torch.Tensor) -> None:
+        self._dist = Normal(mean, log_std.exp(), validate_args=False)
+        self.raw_dim = mean.shape[-1]
+
+    def _log_prob_of(self, unsquashed: torch.Tensor, squashed: torch.Tensor) -> torch.Tensor:
+        return (self._dist.log_prob(unsquashed) - torch.log1p(-squashed.pow(2) + self.EPSILON)).sum(-1)
+
+    def rsample_with_log_prob(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """A reparameterised sample (gradients flow to mean and log-std) and its log-probability."""
+        unsquashed = self._dist.rsample()
+        squashed = torch.tanh(unsquashed)
+        return squashed, self._log_prob_of(unsquashed, squashed)
+
+    def sample(self) -> torch.Tensor:
+        return torch.tanh(self._dist.sample())
+
+    def mode(self) -> torch.Tensor:
+        return torch.tanh(self._dist.mean)
+
+    def log_prob(self, raw_action: torch.Tensor) -> torch.Tensor:
+        squashed = raw_action.clamp(-1.0 + self.EPSILON, 1.0 - self.EPSILON)
+        return self._log_prob_of(torch.atanh(squashed), squashed)
+
+    def entropy(self) -> torch.Tensor:
+        return -self.rsample_with_log_prob()[1]
+
+
 class ProductDistribution:
     """Independent parts side by side (MultiDiscrete, Tuple and Dict action spaces).
 

@@ -60,13 +60,14 @@ class GPTActorCritic(nn.Module):
         max_input_states: int,
         normalize_observations: bool = True,
         log_std_init: float = 0.0,
+        squash_actions: bool = False,  # tanh-squashed Box actions (the off-policy learner's)
     ) -> None:
         super().__init__()
         self.observation_space, self.action_space = observation_space, action_space
         self.max_input_states = max_input_states
         self.obs_dim = flat_dim(observation_space)
         self.obs_normalizer = RunningNormalizer(self.obs_dim, enabled=normalize_observations)
-        self.action_head = make_action_head(action_space, d_model, log_std_init)
+        self.action_head = make_action_head(action_space, d_model, log_std_init, squash_actions)
         self.action_feature_dim = self.action_head.feature_dim + 1
         # One linear map of [observation, previous action, previous reward] is the sum of the
         # three embeddings, computed in a single matmul.

@@ -64,6 +64,20 @@ class Hyperparameters:
     # Run directory
     checkpoint_every: int = 50  # updates between checkpoints (one is always written at the end)
 
+    # ---- Off-policy learner (algorithm = "offpolicy": SAC-style, agentgpt_core/train/offpolicy.py).
+    # It also reads gamma, lr_init/lr_end, batch_size (windows per gradient step), max_grad_norm,
+    # the GPT policy settings and rollout_steps (env steps per row between metrics rows).
+    algorithm: str = "ppo"  # "ppo" | "offpolicy"
+    buffer_size: int = 100_000  # timesteps kept for replay, all rows together; the oldest are dropped
+    learning_starts: int = 1_000  # env steps collected before the first gradient update
+    replay_ratio: float = 1.0  # gradient updates per env step (raise it when env steps are expensive)
+    tau: float = 0.005  # target networks move this fraction towards the online ones per update
+    num_critics: int = 2  # Q heads; the bootstrap target takes their minimum
+    critic_hidden: int = 256  # width of each Q head's two hidden layers
+    alpha_init: float = 0.2  # initial entropy temperature (then tuned automatically)
+    target_entropy_scale: float = 0.5  # target entropy: this x log(n) per categorical part, -1 per Box dim
+    reward_scale: float = 1.0  # rewards are multiplied by this before learning
+
     def model_config(self) -> dict[str, Any]:
         """The settings that shape the network (stored in the checkpoint to rebuild it)."""
         return {

@@ -1,0 +1,540 @@
+"""Off-policy, SAC-style learning for the GPT actor-critic with replay of trajectory segments.
+
+For simulators where every env step is expensive (a Unity build in real time, a paid EC2
+host, a home PC behind a slow link), each step should be learned from many times.
+``train`` keeps every timestep in a replay buffer and makes ``replay_ratio`` gradient updates
+per env step, in the spirit of AMAGO (off-policy, long-context transformer learning from
+replayed trajectories), with Soft Actor-Critic's losses:
+
+- **Replay of trajectory segments.** Each env row has its own ring buffer of timesteps
+  (``TrajectoryReplay``). A training sample is the context window of ``max_input_states``
+  (K) tokens ending at a random decision, plus the window one step later for the bootstrap
+  target; tokens from before the episode's start (or already overwritten) are masked, exactly
+  like the padding ``ContextWindows`` gives the actor. Observations are stored raw and
+  normalised when sampled, so replayed and live windows always use the same statistics.
+  When an episode ends, its last observation (``infos["final_obs"]``, SAME_STEP autoreset)
+  is stored as a final token, so a truncated episode bootstraps from it; a terminated one
+  (or one whose final observation is missing, e.g. a lost host) does not.
+- **Networks.** The policy is the ordinary ``GPTActorCritic`` (with tanh-squashed Box
+  actions), so the run directory loads with ``load_policy``, ``agentgpt eval`` and
+  ``agentgpt plot`` unchanged. Its transformer trunk is shared with ``num_critics`` Q heads
+  ``Q(h, a)``, which read the trunk's features ``h`` and the action's token features. The
+  critic loss trains the trunk; the actor (and the policy's value head, kept meaningful for
+  serving as the soft value) learn on detached features, as in SAC-AE/DrQ: one transformer
+  pass per window serves both, which matters on a CPU. A Polyak-averaged copy (``tau``)
+  gives the targets, which take the minimum over the Q heads.
+- **Every action kind.** Box parts use a reparameterised tanh-Gaussian; categorical parts
+  (Discrete, MultiDiscrete, and the parts of Tuple/Dict hybrids) a straight-through
+  one-hot sample, with their exact entropy. A single Discrete action uses the exact
+  expectation over its n actions instead (discrete SAC), which has no sampling noise.
+  The entropy temperature alpha is tuned towards a target entropy (``target_entropy_scale``
+  x log n per categorical part, -1 per Box dimension).
+
+Rows without data (``infos["alive"]`` False) get no token and no gradient updates; an
+iteration is ``rollout_steps`` vector steps, after which a metrics row is written and, every
+``checkpoint_every`` iterations, the checkpoint and its replay buffer (``replay-<N>.npz``
+beside ``checkpoint.pt``; the checkpoint names it, so a kill at any moment leaves a
+matching pair and ``--resume`` continues with the same data).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import tempfile
+import time
+from collections import deque
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Callable
+
+import gymnasium
+import numpy as np
+import torch
+from gymnasium.vector import AutoresetMode
+from torch import nn
+from torch.nn import functional as F
+
+from ..policy import CHECKPOINT_NAME, ContextWindows, GPTActorCritic, Window
+from ..policy.action_heads import CompositeHead, DiscreteHead, MultiDiscreteHead, SquashedBoxHead
+from ..policy.artifact import policy_record, read_checkpoint
+from ..policy.distributions import CategoricalDistribution, ProductDistribution, TanhGaussianDistribution
+from .checkpoint import save_atomically
+from .hyperparameters import Hyperparameters
+from .ppo import EPISODE_WINDOW, TrainResult, UpdateReport, _alive_rows, _final_observations
+from .run_log import MetricsLog, ProgressBar
+
+ALGORITHM = "offpolicy"
+METRIC_FIELDS = [
+    "update", "global_step", "wall_seconds", "steps_per_second", "learning_rate",
+    "episode_return", "episode_length", "episodes", "gradient_updates", "replay_size",
+    "critic_loss", "actor_loss", "value_loss", "q_mean", "entropy", "alpha",
+]  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# Replay of trajectory segments
+# ---------------------------------------------------------------------------------------------
+
+
+class TrajectoryReplay:
+    """One ring buffer of timesteps per env row; samples (window, next window) pairs.
+
+    A token is what the policy sees at a timestep: the raw flat observation, the previous
+    action's features (with the "no previous action" flag) and the symlog previous reward.
+    A *decision* token also gets the reward and ``continues`` (0 when the episode ended
+    with no bootstrap) of the step taken from it, and becomes sampleable once its successor
+    token (the next observation, or the episode's final observation) is stored.
+    Positions are absolute per row (``written`` counts every token ever stored); slot =
+    position % capacity.
+    """
+
+    DATA = ("observation", "previous_action", "previous_reward", "reward", "continues", "episode_start")
+    STATE = ("written", "current_start", "starting", "awaiting_successor", "sampleable")
+
+    def __init__(self, num_rows: int, buffer_size: int, obs_dim: int, action_feature_dim: int) -> None:
+        self.num_rows, self.capacity = num_rows, max(2, buffer_size // num_rows)
+        shape = (num_rows, self.capacity)
+        self.observation = np.zeros(shape + (obs_dim,), np.float32)
+        self.previous_action = np.zeros(shape + (action_feature_dim,), np.float32)
+        self.previous_reward = np.zeros(shape, np.float32)
+        self.reward = np.zeros(shape, np.float32)
+        self.continues = np.zeros(shape, np.float32)
+        self.episode_start = np.zeros(shape, np.int64)  # position of the token's episode's first token
+        self.sampleable = np.zeros(shape, bool)
+        self.written = np.zeros(num_rows, np.int64)
+        self.current_start = np.zeros(num_rows, np.int64)
+        self.starting = np.ones(num_rows, bool)  # the row's next token starts an episode
+        self.awaiting_successor = np.zeros(num_rows, bool)  # its newest token is a finished decision
+
+    def __len__(self) -> int:
+        return int(np.minimum(self.written, self.capacity).sum())
+
+    def add(self, observation, previous_action, previous_reward, rows: np.ndarray, final: bool = False) -> None:
+        """Store a token for each row in the bool mask ``rows``; ``final`` marks the observation
+        that ended an episode (no decision is taken from it; the row's next token starts one)."""
+        r = np.flatnonzero(rows)
+        if len(r) == 0:
+            return
+        begins = r[self.starting[r]] if not final else r[:0]
+        self.current_start[begins] = self.written[begins]
+        self.starting[begins] = False
+        waiting = r[self.awaiting_successor[r]]
+        self.sampleable[waiting, (self.written[waiting] - 1) % self.capacity] = True
+        self.awaiting_successor[r] = False
+        slot = self.written[r] % self.capacity
+        self.observation[r, slot] = observation[r]
+        self.previous_action[r, slot] = previous_action[r]
+        self.previous_reward[r, slot] = previous_reward[r]
+        self.reward[r, slot], self.continues[r, slot] = 0.0, 0.0
+        self.episode_start[r, slot] = self.current_start[r]
+        self.sampleable[r, slot] = False
+        self.written[r] += 1
+        if final:
+            self.starting[r] = True
+
+    def record_step(self, reward: np.ndarray, continues: np.ndarray, rows: np.ndarray) -> None:
+        """The step taken from each row's newest token: its reward and whether it bootstraps."""
+        r = np.flatnonzero(rows)
+        slot = (self.written[r] - 1) % self.capacity
+        self.reward[r, slot], self.continues[r, slot] = reward[r], continues[r]
+        self.awaiting_successor[r] = True
+
+    def start_over(self) -> None:
+        """After a resume the envs are reset: every row's next token starts an episode."""
+        self.starting[:] = True
+        self.awaiting_successor[:] = False
+
+    def num_sampleable(self) -> int:
+        return int(self.sampleable.sum())
+
+    def sample(self, batch_size: int, k: int, rng: np.random.Generator, normalize: Callable):
+        """``batch_size`` random decisions as (window, next window, action features, reward, continues)."""
+        rows, slots = np.nonzero(self.sampleable)
+        pick = rng.integers(len(rows), size=batch_size)
+        rows, slots = rows[pick], slots[pick]
+        written = self.written[rows]
+        end = written - 1 - (written - 1 - slots) % self.capacity  # absolute position of each decision
+        positions = end[:, None] + np.arange(-k + 1, 2)  # the K tokens up to the decision, and its successor
+        valid = (positions >= self.episode_start[rows, slots][:, None]) & (positions >= (written - self.capacity)[:, None])
+        at = (rows[:, None], positions % self.capacity)
+        observation = normalize(self.observation[at].reshape(-1, self.observation.shape[-1]))
+        observation = torch.as_tensor(observation.reshape(batch_size, k + 1, -1))
+        previous_action = torch.as_tensor(self.previous_action[at])
+        previous_reward = torch.as_tensor(self.previous_reward[at])
+        valid = torch.as_tensor(valid)
+        window = Window(observation[:, :-1], previous_action[:, :-1], previous_reward[:, :-1], valid[:, :-1])
+        next_window = Window(observation[:, 1:], previous_action[:, 1:], previous_reward[:, 1:], valid[:, 1:])
+        action_features = previous_action[:, -1, :-1]  # the successor token carries the decision's action
+        reward = torch.as_tensor(self.reward[rows, slots])
+        continues = torch.as_tensor(self.continues[rows, slots])
+        return window, next_window, action_features, reward, continues
+
+    def checksum(self, written: np.ndarray | None = None) -> str:
+        """SHA-256 of every stored token (oldest first, row by row) up to ``written`` per row."""
+        written = self.written if written is None else np.asarray(written)
+        digest = hashlib.sha256()
+        for row in range(self.num_rows):
+            positions = np.arange(max(0, int(self.written[row]) - self.capacity), int(written[row]))
+            for name in self.DATA:
+                digest.update(np.ascontiguousarray(getattr(self, name)[row, positions % self.capacity]).tobytes())
+        return digest.hexdigest()
+
+    def save(self, path: Path) -> Path:
+        """Write the buffer to ``path`` (.npz) atomically, like the checkpoint."""
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                np.savez(file, **{name: getattr(self, name) for name in self.DATA + self.STATE})
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> "TrajectoryReplay":
+        with np.load(path) as arrays:
+            num_rows, capacity, obs_dim = arrays["observation"].shape
+            replay = cls(num_rows, num_rows * capacity, obs_dim, arrays["previous_action"].shape[-1])
+            for name in cls.DATA + cls.STATE:
+                setattr(replay, name, arrays[name].copy())
+        return replay
+
+
+# ---------------------------------------------------------------------------------------------
+# Critics and the policy's soft value
+# ---------------------------------------------------------------------------------------------
+
+
+class QHeads(nn.Module):
+    """``num_critics`` independent MLPs ``Q(h, a)`` over the trunk's features and an action's
+    token features; ``forward`` returns ``[num_critics, batch]``."""
+
+    def __init__(self, d_model: int, action_dim: int, hidden: int, num_critics: int) -> None:
+        super().__init__()
+        self.heads = nn.ModuleList(
+            nn.Sequential(
+                nn.Linear(d_model + action_dim, hidden), nn.ReLU(),
+                nn.Linear(hidden, hidden), nn.ReLU(),
+                nn.Linear(hidden, 1),
+            )  # fmt: skip
+            for _ in range(num_critics)
+        )
+
+    def forward(self, hidden: torch.Tensor, action_features: torch.Tensor) -> torch.Tensor:
+        inputs = torch.cat([hidden, action_features], dim=-1)
+        return torch.stack([head(inputs).squeeze(-1) for head in self.heads])
+
+
+def reparameterised_sample(distribution) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token features of a sampled action that carry gradients back to the policy, and an
+    entropy estimate per row (exact for categorical parts, -log pi(a) for tanh-Gaussians)."""
+    if isinstance(distribution, TanhGaussianDistribution):
+        action, log_prob = distribution.rsample_with_log_prob()
+        return action, -log_prob
+    if isinstance(distribution, CategoricalDistribution):
+        probs = distribution.log_probs.exp()
+        one_hot = F.one_hot(distribution.sample()[..., 0].long(), probs.shape[-1]).float()
+        return one_hot + probs - probs.detach(), distribution.entropy()  # straight-through
+    if isinstance(distribution, ProductDistribution):
+        parts = [reparameterised_sample(part) for part in distribution.parts]
+        return torch.cat([features for features, _ in parts], dim=-1), sum(entropy for _, entropy in parts)
+    raise TypeError(f"the off-policy learner cannot sample {type(distribution).__name__} (squash Box actions)")
+
+
+def soft_q(q_heads: QHeads, hidden: torch.Tensor, distribution) -> tuple[torch.Tensor, torch.Tensor]:
+    """``E_pi[min_i Q_i(h, a)]`` and the policy's entropy, each ``[batch]``, differentiable in the policy."""
+    if isinstance(distribution, CategoricalDistribution):  # one discrete choice: the exact expectation
+        probs = distribution.log_probs.exp()
+        batch, n = probs.shape
+        every_action = torch.eye(n).expand(batch, n, n)
+        q = q_heads(hidden.unsqueeze(1).expand(batch, n, hidden.shape[-1]), every_action).min(0).values
+        return (probs * q).sum(-1), distribution.entropy()
+    features, entropy = reparameterised_sample(distribution)
+    return q_heads(hidden, features).min(0).values, entropy
+
+
+def target_entropy(head, scale: float) -> float:
+    """The entropy alpha steers towards: ``scale * log n`` per categorical, -1 per Box dimension."""
+    if isinstance(head, DiscreteHead):
+        return scale * float(np.log(head.n))
+    if isinstance(head, MultiDiscreteHead):
+        return scale * float(np.sum(np.log(head.nvec)))
+    if isinstance(head, SquashedBoxHead):
+        return -float(head.raw_dim)
+    if isinstance(head, CompositeHead):
+        return sum(target_entropy(part, scale) for part in head.parts)
+    raise TypeError(f"the off-policy learner cannot act with {type(head).__name__}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The learner
+# ---------------------------------------------------------------------------------------------
+
+
+def train(
+    envs: gymnasium.vector.VectorEnv,
+    hp: Hyperparameters,
+    out_dir: Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    on_update: Callable[[UpdateReport], bool | None] | None = None,
+) -> TrainResult:
+    """Train a GPT actor-critic on ``envs`` off-policy; write checkpoint, replay and metrics to ``out_dir``."""
+    mode = envs.metadata.get("autoreset_mode")
+    if mode is not None and mode != AutoresetMode.SAME_STEP:
+        raise ValueError(f"train() needs a VectorEnv with SAME_STEP autoreset, got {mode}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint_file = out_dir / CHECKPOINT_NAME
+    num_rows = envs.num_envs
+    hp = replace(hp, num_envs=num_rows, algorithm=ALGORITHM)
+    observation_space, action_space = envs.single_observation_space, envs.single_action_space
+    k = hp.max_input_states
+
+    torch.set_num_threads(hp.torch_threads)
+    torch.manual_seed(hp.seed)
+    rng = np.random.default_rng(hp.seed)
+    model_config = {**hp.model_config(), "squash_actions": True}
+    policy = GPTActorCritic(observation_space, action_space, **model_config)
+    q_heads = QHeads(hp.d_model, policy.action_head.feature_dim, hp.critic_hidden, hp.num_critics)
+    online = nn.ModuleDict({"policy": policy, "q": q_heads})
+    target = copy.deepcopy(online).requires_grad_(False).eval()
+    log_alpha = torch.tensor(float(np.log(hp.alpha_init)), requires_grad=True)
+    entropy_target = target_entropy(policy.action_head, hp.target_entropy_scale)
+    critic_parameters = [*policy.embed_token.parameters(), *policy.trunk.parameters(), *q_heads.parameters()]
+    actor_parameters = [*policy.actor.parameters(), *policy.action_head.parameters(), *policy.critic.parameters()]
+    critic_optimizer = torch.optim.Adam(critic_parameters, lr=hp.lr_init, foreach=True)
+    actor_optimizer = torch.optim.Adam(actor_parameters, lr=hp.lr_init, foreach=True)
+    alpha_optimizer = torch.optim.Adam([log_alpha], lr=hp.lr_init)
+    online_tensors, target_tensors = list(online.parameters()), list(target.parameters())
+    optimizers = (critic_optimizer, actor_optimizer, alpha_optimizer)
+    replay = TrajectoryReplay(num_rows, hp.buffer_size, policy.obs_dim, policy.action_feature_dim)
+    recent_returns, recent_lengths = deque(maxlen=EPISODE_WINDOW), deque(maxlen=EPISODE_WINDOW)
+    episodes_done, global_step, update, gradient_updates, updates_owed, wall_before = 0, 0, 0, 0, 0.0, 0.0
+
+    if resume and checkpoint_file.exists():
+        record = read_checkpoint(checkpoint_file)
+        state = record["trainer_state"]
+        if state.get("algorithm") != ALGORITHM:
+            raise ValueError(f"{checkpoint_file} was not written by the off-policy learner")
+        policy.load_state_dict(record["model_state"])
+        q_heads.load_state_dict(state["q_heads"])
+        target.load_state_dict(state["target"])
+        with torch.no_grad():
+            log_alpha.fill_(state["log_alpha"])
+        for optimizer, saved in zip(optimizers, state["optimizers"]):
+            optimizer.load_state_dict(saved)
+        torch.set_rng_state(state["torch_rng"])
+        rng.bit_generator.state = state["numpy_rng"]
+        replay = TrajectoryReplay.load(out_dir / state["replay_file"])
+        if replay.checksum() != state["replay_checksum"]:
+            raise ValueError(f"{state['replay_file']} does not match {checkpoint_file}")
+        replay.start_over()
+        recent_returns.extend(state["recent_returns"])
+        recent_lengths.extend(state["recent_lengths"])
+        episodes_done, global_step, update = state["episodes"], state["global_step"], state["update"]
+        gradient_updates, updates_owed = state["gradient_updates"], state["updates_owed"]
+        wall_before = state["wall_seconds"]
+
+    steps_per_update = hp.rollout_steps * num_rows
+    num_updates = max(1, hp.max_steps // steps_per_update)
+    started = time.perf_counter()
+
+    def wall_seconds() -> float:
+        return wall_before + time.perf_counter() - started
+
+    def save_checkpoint() -> Path:
+        # The replay goes to a new file first, then the checkpoint that names it, then older
+        # replay files go: a kill at any moment leaves a checkpoint with its own replay.
+        replay_file = f"replay-{update}.npz"
+        replay.save(out_dir / replay_file)
+        record = policy_record(policy, model_config)
+        record["hyperparameters"] = asdict(hp)
+        record["trainer_state"] = {
+            "algorithm": ALGORITHM,
+            "q_heads": q_heads.state_dict(),
+            "target": target.state_dict(),
+            "log_alpha": log_alpha.item(),
+            "optimizers": [optimizer.state_dict() for optimizer in optimizers],
+            "torch_rng": torch.get_rng_state(),
+            "numpy_rng": rng.bit_generator.state,
+            "replay_file": replay_file,
+            "replay_size": len(replay),
+            "replay_checksum": replay.checksum(),
+            "recent_returns": list(recent_returns),
+            "recent_lengths": list(recent_lengths),
+            "episodes": episodes_done,
+            "global_step": global_step,
+            "update": update,
+            "gradient_updates": gradient_updates,
+            "updates_owed": updates_owed,
+            "wall_seconds": wall_seconds(),
+        }
+        saved = save_atomically(record, checkpoint_file)
+        for old in out_dir.glob("replay-*.npz"):
+            if old.name != replay_file:
+                old.unlink(missing_ok=True)
+        return saved
+
+    def gradient_update(stats: dict[str, list[float]]) -> None:
+        """One SAC update on a batch of replayed windows: critics (and trunk), actor, alpha, targets."""
+        window, next_window, action_features, reward, continues = replay.sample(
+            hp.batch_size, k, rng, policy.obs_normalizer.normalize
+        )
+        alpha = log_alpha.exp().detach()
+        with torch.no_grad():
+            next_distribution = policy.action_head(policy.actor(policy.features(next_window)))
+            next_q, next_entropy = soft_q(target["q"], target["policy"].features(next_window), next_distribution)
+            target_q = hp.reward_scale * reward + hp.gamma * continues * (next_q + alpha * next_entropy)
+
+        hidden = policy.features(window)
+        q = q_heads(hidden, action_features)
+        critic_loss = 0.5 * (q - target_q).pow(2).mean(1).sum()
+        critic_optimizer.zero_grad()
+        critic_loss.backward()
+        nn.utils.clip_grad_norm_(critic_parameters, hp.max_grad_norm)
+        critic_optimizer.step()
+
+        # The actor learns on the trunk's features without moving them; the value head learns
+        # the soft value V(s) = E[Q] + alpha H, so a served policy reports a meaningful value.
+        features = hidden.detach()
+        q_heads.requires_grad_(False)  # the actor moves its actions, not the critics
+        q_pi, entropy = soft_q(q_heads, features, policy.action_head(policy.actor(features)))
+        soft_value = q_pi + alpha * entropy
+        actor_loss = -soft_value.mean()
+        value_loss = 0.5 * (policy.critic(features).squeeze(-1) - soft_value.detach()).pow(2).mean()
+        actor_optimizer.zero_grad()
+        (actor_loss + value_loss).backward()
+        nn.utils.clip_grad_norm_(actor_parameters, hp.max_grad_norm)
+        actor_optimizer.step()
+        q_heads.requires_grad_(True)
+
+        alpha_loss = log_alpha * (entropy.detach().mean() - entropy_target)
+        alpha_optimizer.zero_grad()
+        alpha_loss.backward()
+        alpha_optimizer.step()
+
+        with torch.no_grad():
+            torch._foreach_lerp_(target_tensors, online_tensors, hp.tau)
+        stats["critic_loss"].append(critic_loss.item())
+        stats["actor_loss"].append(actor_loss.item())
+        stats["value_loss"].append(value_loss.item())
+        stats["q_mean"].append(q.mean().item())
+        stats["entropy"].append(entropy.mean().item())
+        stats["alpha"].append(alpha.item())
+
+    log = MetricsLog(out_dir, METRIC_FIELDS)
+    bar = ProgressBar(num_updates * steps_per_update, global_step, enabled=progress)
+    windows = ContextWindows(policy, num_rows)
+    # A resumed run resets its envs with a different seed so it does not replay episodes.
+    observation, infos = envs.reset(seed=hp.seed + update)
+    alive = _alive_rows(infos, num_rows)
+    flat = policy.flatten_observations(observation)
+    policy.obs_normalizer.update(flat[alive])
+    replay.add(flat, windows.pending_action, windows.pending_reward, alive)
+    windows.observe(policy.obs_normalizer.normalize(flat), alive)
+    episode_return, episode_length = np.zeros(num_rows), np.zeros(num_rows, np.int64)
+    stopped_early = False
+
+    try:
+        while update < num_updates and not stopped_early:
+            learning_rate = hp.lr_init + min(global_step / hp.max_steps, 1.0) * (hp.lr_end - hp.lr_init)
+            for optimizer in optimizers:
+                for group in optimizer.param_groups:
+                    group["lr"] = learning_rate
+            stats = {name: [] for name in ("critic_loss", "actor_loss", "value_loss", "q_mean", "entropy", "alpha")}
+
+            for _ in range(hp.rollout_steps):
+                # ---- Act for all rows in one batch, each row from its own context window.
+                policy.eval()
+                with torch.no_grad():
+                    distribution, _ = policy(windows.window())
+                    raw_action = distribution.sample().numpy()
+                observation, reward, terminated, truncated, infos = envs.step(policy.to_env_actions(raw_action))
+                reward = np.asarray(reward, np.float64)
+                terminated, truncated = np.asarray(terminated, bool), np.asarray(truncated, bool)
+                done = (terminated | truncated) & alive
+                global_step += num_rows
+
+                episode_return[alive] += reward[alive]
+                episode_length[alive] += 1
+                for row in np.flatnonzero(done):
+                    recent_returns.append(float(episode_return[row]))
+                    recent_lengths.append(int(episode_length[row]))
+                    episodes_done += 1
+                episode_return[done], episode_length[done] = 0.0, 0
+
+                # ---- Store the step; a finished episode also stores its final observation, which
+                # a truncated episode bootstraps from (a terminated one, or one without it, does not).
+                has_final = np.asarray(infos.get("_final_obs", np.zeros(num_rows, bool)), bool) & done
+                continues = ~done | (truncated & ~terminated & has_final)
+                replay.record_step(reward.astype(np.float32), continues.astype(np.float32), alive)
+                windows.record(raw_action, reward, alive)
+                if done.any():
+                    final_flat = np.zeros_like(flat)
+                    if has_final.any():
+                        final_flat[has_final] = policy.flatten_observations(
+                            _final_observations(observation_space, infos, has_final)
+                        )
+                    replay.add(final_flat, windows.pending_action, windows.pending_reward, done, final=True)
+                acted = int(alive.sum())
+                windows.start_episodes(done)
+                alive = _alive_rows(infos, num_rows)
+                flat = policy.flatten_observations(observation)
+                policy.obs_normalizer.update(flat[alive])
+                replay.add(flat, windows.pending_action, windows.pending_reward, alive)
+                windows.observe(policy.obs_normalizer.normalize(flat), alive)
+
+                # ---- replay_ratio gradient updates per env step (of rows that had data).
+                if global_step >= hp.learning_starts and replay.num_sampleable() > 0:
+                    updates_owed += hp.replay_ratio * acted
+                    policy.train()
+                    while updates_owed >= 1.0:
+                        gradient_update(stats)
+                        gradient_updates += 1
+                        updates_owed -= 1.0
+            update += 1
+
+            # ---- Log, checkpoint, report.
+            elapsed = wall_seconds()
+            metrics = {
+                "update": update,
+                "global_step": global_step,
+                "wall_seconds": elapsed,
+                "steps_per_second": global_step / max(elapsed, 1e-9),
+                "learning_rate": learning_rate,
+                "episode_return": float(np.mean(recent_returns)) if recent_returns else float("nan"),
+                "episode_length": float(np.mean(recent_lengths)) if recent_lengths else float("nan"),
+                "episodes": episodes_done,
+                "gradient_updates": gradient_updates,
+                "replay_size": len(replay),
+                **{name: float(np.mean(series)) if series else float("nan") for name, series in stats.items()},
+            }
+            log.write(metrics)
+            bar.update(global_step, metrics["steps_per_second"], metrics["episode_return"])
+            policy.eval()
+            if on_update is not None and on_update(UpdateReport(update, global_step, policy, metrics)):
+                stopped_early = True
+            if stopped_early or update % hp.checkpoint_every == 0 or update == num_updates:
+                save_checkpoint()
+    finally:
+        bar.close()
+        log.close()
+
+    if not checkpoint_file.exists():  # resumed a run that had already finished
+        save_checkpoint()
+    policy.eval()
+    return TrainResult(
+        checkpoint=checkpoint_file,
+        global_step=global_step,
+        wall_seconds=wall_seconds(),
+        mean_episode_return=float(np.mean(recent_returns)) if recent_returns else float("nan"),
+        updates=update,
+        stopped_early=stopped_early,
+    )
