@@ -16,6 +16,13 @@ from agentgpt_core.remote import RemoteEnv
 LAUNCH = [sys.executable, "-m", "agentgpt_core", "launch", "--port", "0", "--env", "gym:CartPole-v1"]
 
 
+def ctrl_c_reaches_the_child() -> None:
+    """Run in the child before exec: undo an inherited 'ignore SIGINT' (a test run started in the
+    background by a non-interactive shell, or under nohup, passes one on), so the child sees
+    Ctrl-C as it would in a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("tunnel", ["ngrok", "localtunnel"])
 def test_a_public_tunnel_without_an_api_key_is_refused(tunnel):
     result = CliRunner().invoke(cli, ["launch", "--env", "gym:CartPole-v1", "--tunnel", tunnel])
@@ -52,7 +59,8 @@ def test_a_failed_tunnel_is_one_line_and_exit_1(fake_ngrok, monkeypatch, key, to
 def test_launch_through_ngrok_prints_the_url_and_closes_the_tunnel_on_exit(fake_ngrok, monkeypatch, key, token, gone, stop, transport):
     monkeypatch.setenv("AGENTGPT_API_KEY", key)
     process = subprocess.Popen([*LAUNCH, "--transport", transport, "--tunnel", "ngrok", "--tunnel-option", "region=eu",
-                                *fake_ngrok.cli_options()], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                *fake_ngrok.cli_options()], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=ctrl_c_reaches_the_child)
     try:
         line = process.stdout.readline()
         assert line.startswith("AGENTGPT_URL="), line + process.stderr.read()
