@@ -43,6 +43,20 @@ from .arguments import check_seed
 from .sanitize import to_wire
 
 
+
+def describe(served: Any) -> dict[str, Any]:
+    """What ``make`` returns for a served env (single- or multi-agent): key, spaces, slots."""
+    return {
+        ENV_KEY: served.key,
+        ENV_NAME: served.name,
+        NUM_ENVS: served.num_envs,
+        VECTOR: served.is_vector,
+        AGENTS: served.agents,
+        AUTORESET: "same_step" if served.autoreset else "disabled",
+        OBSERVATION_SPACE: space_to_dict(served.observation_space),
+        ACTION_SPACE: space_to_dict(served.action_space),
+    }
+
 class ServedEnv:
     """A made env (single or vector, single- or multi-agent) behind one ``env_key``."""
 
@@ -64,16 +78,7 @@ class ServedEnv:
 
     def describe(self) -> dict[str, Any]:
         """What ``make`` returns: the key, the spaces and the slots."""
-        return {
-            ENV_KEY: self.key,
-            ENV_NAME: self.name,
-            NUM_ENVS: self.num_envs,
-            VECTOR: self.is_vector,
-            AGENTS: self.agents,
-            AUTORESET: "same_step" if self.autoreset else "disabled",
-            OBSERVATION_SPACE: space_to_dict(self.observation_space),
-            ACTION_SPACE: space_to_dict(self.action_space),
-        }
+        return describe(self)
 
     def reset(self, seed: Any = None, options: dict | None = None) -> dict[str, Any]:
         self.last_used = time.monotonic()

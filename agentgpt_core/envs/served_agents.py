@@ -25,28 +25,21 @@ import gymnasium as gym
 
 from ..protocol.errors import InvalidAction, InvalidArgument
 from ..protocol.names import (
-    ACTION_SPACE,
     AGENTS,
-    AUTORESET,
-    ENV_KEY,
-    ENV_NAME,
     FINAL_INFO,
     FINAL_OBSERVATION,
     INFO,
     NEW_EPISODE,
-    NUM_ENVS,
     OBSERVATION,
-    OBSERVATION_SPACE,
     REWARD,
     TERMINATED,
     TRUNCATED,
-    VECTOR,
 )
-from ..protocol.spaces import space_to_dict
 from .actions import decode_action
 from .arguments import check_seed
 from .agent_slots import AgentSlots, wire_id
 from .sanitize import to_wire
+from .served import describe
 
 
 def is_parallel_env(env: Any) -> bool:
@@ -234,16 +227,7 @@ class ServedAgents:
         self.agents = self.episodes[0].slots.wire_ids()
 
     def describe(self) -> dict[str, Any]:
-        return {
-            ENV_KEY: self.key,
-            ENV_NAME: self.name,
-            NUM_ENVS: self.num_envs,
-            VECTOR: self.is_vector,
-            AGENTS: self.agents,
-            AUTORESET: "same_step" if self.autoreset else "disabled",
-            OBSERVATION_SPACE: space_to_dict(self.observation_space),
-            ACTION_SPACE: space_to_dict(self.action_space),
-        }
+        return describe(self)
 
     def reset(self, seed: Any = None, options: dict | None = None) -> dict[str, Any]:
         self.last_used = time.monotonic()

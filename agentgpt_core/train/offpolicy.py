@@ -41,8 +41,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import os
-import tempfile
 import time
 from collections import deque
 from dataclasses import asdict, replace
@@ -60,7 +58,7 @@ from ..policy import CHECKPOINT_NAME, ContextWindows, GPTActorCritic, Window
 from ..policy.action_heads import CompositeHead, DiscreteHead, MultiDiscreteHead, SquashedBoxHead
 from ..policy.artifact import policy_record, read_checkpoint
 from ..policy.distributions import CategoricalDistribution, ProductDistribution, TanhGaussianDistribution
-from .checkpoint import save_atomically
+from .checkpoint import save_atomically, write_atomically
 from .hyperparameters import Hyperparameters
 from .ppo import EPISODE_WINDOW, TrainResult, UpdateReport, _alive_rows, _final_observations
 from .run_log import MetricsLog, ProgressBar
@@ -183,17 +181,8 @@ class TrajectoryReplay:
 
     def save(self, path: Path) -> Path:
         """Write the buffer to ``path`` (.npz) atomically, like the checkpoint."""
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as file:
-                np.savez(file, **{name: getattr(self, name) for name in self.DATA + self.STATE})
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        return path
+        arrays = {name: getattr(self, name) for name in self.DATA + self.STATE}
+        return write_atomically(path, lambda file: np.savez(file, **arrays))
 
     @classmethod
     def load(cls, path: Path) -> "TrajectoryReplay":
