@@ -3,7 +3,9 @@
 Shared by every transport whose server is asyncio (HTTP's uvicorn, WebSocket's
 listener and dial-out loop): a simulator's call must not hold the loop that serves
 every other socket (a slow env on one WebSocket used to delay a ping on another by
-1.5 s). Each transport hands it its own way to run a function in a thread.
+1.5 s). Each transport hands it its own way to run a function in a thread. A service
+may also start a call on the loop itself (``Service.begin``) and hand back an
+awaitable; the policy server does so to batch concurrent calls.
 
 
 Handing a call to a worker thread and back costs a few hundred microseconds on the
@@ -58,7 +60,18 @@ class Dispatcher:
         self._to_thread = run_in_thread or _loop_executor
         self._inline_next: dict[tuple[str, str], bool] = {}
 
+    def begin(self, method: str, params: Any, session: str) -> Awaitable[Any] | None:
+        """The service's own start on the loop (``Service.begin``), or None: use ``run``."""
+        return self.service.begin(method, params, session)
+
     async def call(self, method: str, params: Any, session: str) -> Any:
+        waiting = self.service.begin(method, params, session)
+        if waiting is not None:
+            return await waiting
+        return await self.run(method, params, session)
+
+    async def run(self, method: str, params: Any, session: str) -> Any:
+        """``service.handle``, inline or in a thread."""
         if method in ALWAYS_INLINE:
             return self.service.handle(method, params, session)
         if method in ALWAYS_THREAD:

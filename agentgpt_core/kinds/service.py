@@ -10,7 +10,7 @@ transport serves every service.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Awaitable
 
 from ..protocol.names import DEFAULT_SESSION
 
@@ -23,6 +23,16 @@ class Service(ABC):
     @abstractmethod
     def handle(self, method: str, params: Any = None, session: str = DEFAULT_SESSION) -> Any:
         """Answer one call with plain data (dicts, lists, numbers, str, ndarrays); raise a ProtocolError on failure."""
+
+    def begin(self, method: str, params: Any = None, session: str = DEFAULT_SESSION) -> Awaitable[Any] | None:
+        """Optional, for transports that serve on an event loop: start the call on the loop.
+
+        Return an awaitable of the answer to have the transport await it (without blocking
+        the loop, so other requests are read meanwhile: the policy server gathers
+        concurrent calls into one forward pass this way), or None (the default) to have the
+        call answered by ``handle``. Raising a ProtocolError here answers with that error.
+        """
+        return None
 
     def close_session(self, session: str) -> None:
         """The caller behind ``session`` left: release what it held."""

@@ -114,10 +114,10 @@ class AgentTable:
             return len(keys)
 
     def step(
-        self, session: str, terminated: list[AgentId], ids: list[AgentId], flat_obs: np.ndarray, rewards: list[float | None]
+        self, session: str, terminated: list[AgentId], ids: list[AgentId], flat_obs: np.ndarray, rewards: list[float | None] | None
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
         """End ``terminated`` agents' episodes, then append a token for each of ``ids`` (new or
-        terminated agents start a fresh context); each reward enters its agent's token.
+        terminated agents start a fresh context); each reward (``rewards`` None: none) enters its agent's token.
 
         All or nothing: the agent cap is checked before anything changes. Returns
         ``(slots, epochs, windows, control values)`` for the forward pass and ``record``.
@@ -141,7 +141,7 @@ class AgentTable:
                 agent.last_used = now
                 slots[i] = agent.slot
                 control[i] = default if agent.control is None else agent.control
-            given = [i for i, r in enumerate(rewards) if r is not None and i not in fresh]
+            given = [] if rewards is None else [i for i, r in enumerate(rewards) if r is not None and i not in fresh]
             if given:
                 self.contexts.set_rewards(slots[given], np.asarray([rewards[i] for i in given], np.float32))
             windows = self.contexts.observe(slots, flat_obs)

@@ -4,21 +4,32 @@ Central batched inference, as SEED RL does it: one forward pass over 256 agents 
 less than 16 passes over 16, so when several clients call at nearly the same time their
 agents go through the policy together.
 
-There is no batching thread. The caller that finds no pass being prepared becomes the
-*leader*: it waits briefly for company, takes every queued call (its own included), runs
-one pass and hands each caller its rows. Callers that arrive meanwhile queue and sleep;
-when the pass ends, the first of those still queued is woken to lead the next one. So a
-lone client computes in its own thread with no hand-off at all, and under load each
-pass carries everyone who queued while the previous one ran.
+Callers come two ways, and both join the same queue, so they share passes:
+
+- **on an event loop** (``submit``: the HTTP and WebSocket servers, whose calls all run
+  on one loop thread): the call's rows are queued and an ``asyncio.Future`` is returned
+  at once, so the loop goes on reading other clients' requests (and further requests
+  pipelined on the same socket) while the batch gathers. The pass runs on the loop,
+  inline, when the batch is complete or its window expires (a timer on the loop);
+- **from a thread** (``decide``: a direct or in-process caller): the caller blocks.
+
+There is no batching thread. Whoever finds no pass being gathered becomes the *leader*
+(a thread, or a loop); arrivals meanwhile queue (a thread sleeps on its own event, a
+loop caller holds its future). After the pass the lead passes to the oldest call still
+queued. So a lone client computes in its own thread (or inline on the loop) with no
+hand-off, and under load each pass carries everyone who queued while the previous one
+ran.
 
 How long a leader waits for company is the one setting, ``window_s`` (counted from the
-oldest queued call's arrival), and it never waits for callers that are not coming: it
-stops as soon as every session seen in the last ``active_horizon_s`` has a call queued,
-or when ``max_rows`` agents are queued.
+oldest queued call's arrival), and it never waits for callers that are not coming: the
+pass runs as soon as every session seen in the last ``active_horizon_s`` has a call
+queued, or when ``max_rows`` agents are queued. Every arrival re-checks this, so a
+complete batch runs the moment its last call arrives, never at a polling tick.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import deque
@@ -30,15 +41,19 @@ from ..protocol.errors import ProtocolError
 from .contexts import stack_windows
 from .decide import Decider
 
+_THREAD = "thread"  # the leader is a blocked thread (else it is an event loop, or None: nobody)
 
-@dataclass
+
+@dataclass(eq=False)
 class _Call:
     windows: dict[str, np.ndarray]
     deterministic: np.ndarray
     control: np.ndarray
     session: str
+    loop: asyncio.AbstractEventLoop | None = None  # set for a loop caller, whose answer is ``future``
+    future: asyncio.Future | None = None
     arrived: float = field(default_factory=time.monotonic)
-    woken: threading.Event = field(default_factory=threading.Event)
+    woken: threading.Event | None = None  # a thread caller sleeps on it
     promoted: bool = False  # woken to lead the next pass, not because its rows are done
     result: np.ndarray | None = None
     error: BaseException | None = None
@@ -61,47 +76,59 @@ class MicroBatcher:
         self.decider, self.window_s, self.max_rows, self.active_horizon_s = decider, window_s, max_rows, active_horizon_s
         self.batches = self.calls = 0
         self._queue: deque[_Call] = deque()
+        self._queued_rows = 0
+        self._queued_sessions: dict[str, int] = {}
         self._last_seen: dict[str, float] = {}
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
-        self._leading = False
+        self._leader: object = None  # None, _THREAD, or the event loop that runs the next pass
+        self._timer: asyncio.TimerHandle | None = None
         self._closed = False
 
+    # -- callers ---------------------------------------------------------------------------
+
     def decide(self, windows: dict[str, np.ndarray], deterministic: np.ndarray, control: np.ndarray, session: str) -> np.ndarray:
-        """The raw actions for one call's agents, decided together with whoever else is queued."""
-        call = _Call(windows, deterministic, control, session)
+        """The raw actions for one call's agents (blocking), decided with whoever else is queued."""
+        call = _Call(windows, deterministic, control, session, woken=threading.Event())
         with self._lock:
-            if self._closed:
-                raise ProtocolError("the inference service is shutting down")
-            self._queue.append(call)
-            self._last_seen[session] = call.arrived
-            lead = not self._leading
+            self._enqueue(call)
+            lead = self._leader is None
             if lead:
-                self._leading = True
+                self._leader = _THREAD
             else:
-                self._arrived.notify()  # a leader gathering company counts again
+                self._poke()
         if not lead:
             call.woken.wait()
             if not call.promoted:
-                return self._outcome(call)
+                return _outcome(call)
             call.woken.clear()
             call.promoted = False
         while not call.finished:
             with self._lock:
                 self._gather()
-                batch, rows = [], 0
-                while self._queue and (not batch or rows + self._queue[0].rows <= self.max_rows):
-                    batch.append(self._queue.popleft())
-                    rows += batch[-1].rows
+                batch = self._take()
             self._run(batch)
-        with self._lock:  # hand the lead to the oldest caller still queued, if any
-            if self._queue:
-                successor = self._queue[0]
-                successor.promoted = True
-                successor.woken.set()
+        self._hand_over()
+        return _outcome(call)
+
+    def submit(self, windows: dict[str, np.ndarray], deterministic: np.ndarray, control: np.ndarray, session: str) -> asyncio.Future:
+        """Queue one call from the running event loop; the future holds its raw actions (or error).
+
+        When the batch is complete on arrival (a lone client, or the last of the expected
+        callers), the pass runs now, inline, and the future is already done on return.
+        """
+        loop = asyncio.get_running_loop()
+        call = _Call(windows, deterministic, control, session, loop=loop, future=loop.create_future())
+        with self._lock:
+            self._enqueue(call)
+            if self._leader is None:
+                self._leader = loop
+                run_now = True
             else:
-                self._leading = False
-        return self._outcome(call)
+                run_now = self._poke(loop)
+        if run_now:
+            self._flush_on_loop()
+        return call.future
 
     def stop(self) -> None:
         """Refuse new calls; calls already queued are still answered by their leader."""
@@ -116,18 +143,37 @@ class MicroBatcher:
             "calls_per_pass": self.calls / self.batches if self.batches else 0.0,
         }
 
-    # -- the leader's work -------------------------------------------------------------
+    # -- the queue (lock held) ----------------------------------------------------------------
 
-    def _gather(self) -> None:
-        """Wait (lock held, released while waiting) until the batch is worth running."""
-        deadline = self._queue[0].arrived + self.window_s
-        while True:
-            now = time.monotonic()
-            if now >= deadline or sum(call.rows for call in self._queue) >= self.max_rows:
-                return
-            if len({call.session for call in self._queue}) >= self._active_sessions(now):
-                return
-            self._arrived.wait(deadline - now)
+    def _enqueue(self, call: _Call) -> None:
+        if self._closed:
+            raise ProtocolError("the inference service is shutting down")
+        self._queue.append(call)
+        self._queued_rows += call.rows
+        self._queued_sessions[call.session] = self._queued_sessions.get(call.session, 0) + 1
+        self._last_seen[call.session] = call.arrived
+
+    def _take(self) -> list[_Call]:
+        batch, rows = [], 0
+        while self._queue and (not batch or rows + self._queue[0].rows <= self.max_rows):
+            call = self._queue.popleft()
+            batch.append(call)
+            rows += call.rows
+            left = self._queued_sessions[call.session] - 1
+            if left:
+                self._queued_sessions[call.session] = left
+            else:
+                del self._queued_sessions[call.session]
+        self._queued_rows -= rows
+        return batch
+
+    def _due(self, now: float) -> bool:
+        """Whether the queued calls should run now: the window is over, or nobody else is expected."""
+        if not self._queue:
+            return False
+        if now >= self._queue[0].arrived + self.window_s or self._queued_rows >= self.max_rows:
+            return True
+        return len(self._queued_sessions) >= self._active_sessions(now)
 
     def _active_sessions(self, now: float) -> int:
         horizon = now - self.active_horizon_s
@@ -135,12 +181,91 @@ class MicroBatcher:
             self._last_seen = {s: t for s, t in self._last_seen.items() if t >= horizon}
         return sum(1 for t in self._last_seen.values() if t >= horizon)
 
-    def _run(self, batch: list[_Call]) -> None:
+    def _poke(self, here: asyncio.AbstractEventLoop | None = None) -> bool:
+        """A call arrived while a leader gathers: tell it. True when the leader is ``here`` and the batch is due."""
+        leader = self._leader
+        if leader is _THREAD:
+            self._arrived.notify()
+            return False
+        if not self._due(time.monotonic()):
+            return False
+        if leader is here:
+            return True
         try:
-            window = stack_windows([call.windows for call in batch])
-            deterministic = np.concatenate([call.deterministic for call in batch])
-            control = np.concatenate([call.control for call in batch])
-            actions = self.decider.decide(window, deterministic, control)
+            leader.call_soon_threadsafe(self._flush_on_loop)  # type: ignore[union-attr]
+        except RuntimeError:  # that loop is closed; its own timer will never fire
+            pass
+        return False
+
+    # -- the leader's work -----------------------------------------------------------------------
+
+    def _gather(self) -> None:
+        """A thread leader waits (lock held, released while waiting) until the batch is due."""
+        while True:
+            now = time.monotonic()
+            if self._due(now):
+                return
+            self._arrived.wait(self._queue[0].arrived + self.window_s - now)
+
+    def _flush_on_loop(self) -> None:
+        """On the leading loop: run the pass if it is due, else make sure a timer will look again."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._leader is not loop or not self._queue:
+                return
+            now = time.monotonic()
+            if not self._due(now):
+                if self._timer is None:
+                    self._timer = loop.call_later(self._queue[0].arrived + self.window_s - now, self._timer_fired)
+                return
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            batch = self._take()
+        self._run(batch, loop)
+        self._hand_over()
+
+    def _timer_fired(self) -> None:
+        with self._lock:
+            self._timer = None
+        self._flush_on_loop()
+
+    def _hand_over(self) -> None:
+        """After a pass: the oldest queued call's caller leads the next one (or nobody leads)."""
+        with self._lock:
+            while self._queue:
+                successor = self._queue[0]
+                if successor.loop is None:
+                    self._leader = _THREAD
+                    successor.promoted = True
+                    successor.woken.set()
+                    return
+                self._leader = successor.loop
+                try:
+                    successor.loop.call_soon_threadsafe(self._flush_on_loop)
+                    return
+                except RuntimeError:  # its loop is closed: nobody is waiting for these calls any more
+                    gone = successor.loop
+                    for call in [c for c in self._queue if c.loop is gone]:
+                        self._queue.remove(call)
+                        self._queued_rows -= call.rows
+                        left = self._queued_sessions[call.session] - 1
+                        if left:
+                            self._queued_sessions[call.session] = left
+                        else:
+                            del self._queued_sessions[call.session]
+            self._leader = None
+
+    def _run(self, batch: list[_Call], here: asyncio.AbstractEventLoop | None = None) -> None:
+        try:
+            if len(batch) == 1:
+                only = batch[0]
+                actions = self.decider.decide(stack_windows([only.windows]), only.deterministic, only.control)
+            else:
+                window = stack_windows([call.windows for call in batch])
+                deterministic = np.concatenate([call.deterministic for call in batch])
+                control = np.concatenate([call.control for call in batch])
+                actions = self.decider.decide(window, deterministic, control)
             start = 0
             for call in batch:
                 call.result = actions[start : start + call.rows]
@@ -152,10 +277,27 @@ class MicroBatcher:
         self.batches += 1
         self.calls += len(batch)
         for call in batch:
-            call.woken.set()
+            if call.loop is None:
+                call.woken.set()
+            elif call.loop is here:
+                _resolve(call)
+            else:
+                try:
+                    call.loop.call_soon_threadsafe(_resolve, call)
+                except RuntimeError:  # its loop is closed: nobody is waiting
+                    pass
 
-    @staticmethod
-    def _outcome(call: _Call) -> np.ndarray:
-        if call.error is not None:
-            raise call.error
-        return call.result
+
+def _resolve(call: _Call) -> None:
+    if call.future.done():  # the caller gave up (its connection closed)
+        return
+    if call.error is not None:
+        call.future.set_exception(call.error)
+    else:
+        call.future.set_result(call.result)
+
+
+def _outcome(call: _Call) -> np.ndarray:
+    if call.error is not None:
+        raise call.error
+    return call.result

@@ -22,7 +22,7 @@ import asyncio
 import inspect
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable, NamedTuple
 
 import numpy as np
 from gymnasium import spaces
@@ -86,6 +86,7 @@ class InferenceService(Service):
         self.started = time.time()
         self._actions: dict[str, Callable[..., Any]] = {name: getattr(self, f"_{name}") for name in ACTIONS}
         self._signatures = {name: inspect.signature(action) for name, action in self._actions.items()}
+        self._signatures["select_action"] = inspect.signature(self._prepare_select)  # _select_action passes its args on
 
     @classmethod
     def from_run(cls, run_dir_or_checkpoint: str | Path, **options: Any) -> InferenceService:
@@ -97,15 +98,50 @@ class InferenceService(Service):
 
     def handle(self, method: str, params: Any = None, session: str = DEFAULT_SESSION) -> Any:
         """Answer one call; raise a ProtocolError subclass on any failure."""
+        action, args = self._resolve(method, params, session)
+        if action == PING:
+            return {"ok": True, "version": __version__}
+        try:
+            return self._actions[action](session, **args)
+        except ProtocolError:
+            raise
+        except Exception as exc:  # a bug must cost one answer, never the server
+            raise ProtocolError(f"{action} failed: {type(exc).__name__}: {exc}") from exc
+
+    def begin(self, method: str, params: Any = None, session: str = DEFAULT_SESSION) -> Awaitable[Any] | None:
+        """On a transport's event loop: ``select_action`` joins the cross-request batch.
+
+        Its checks and context update run now, in arrival order; the forward pass runs
+        with whatever else is queued (batching.py), and the returned awaitable gives the
+        answer. Every other call (and every call when batching is off) returns None and
+        is answered by ``handle``, as for any service.
+        """
+        if self.batcher is None or method not in (INVOCATIONS, "select_action"):
+            return None
+        action, args = self._resolve(method, params, session)
+        if action != "select_action":
+            return None
+        try:
+            step = self._prepare_select(session, **args)
+            if isinstance(step, dict):
+                return _done(step)
+            return self._finish_when_decided(step, self.batcher.submit(step.windows, step.deterministic, step.control, session))
+        except ProtocolError:
+            raise
+        except Exception as exc:
+            raise ProtocolError(f"select_action failed: {type(exc).__name__}: {exc}") from exc
+
+    def _resolve(self, method: str, params: Any, session: str) -> tuple[str, dict]:
+        """``(action, args)`` of a call, its argument names checked (each action checks the values)."""
         if params is None:
             params = {}
         if not isinstance(params, dict):
             raise MalformedPayload(f"params must be an object, got {type(params).__name__}")
         if method == PING:
-            return {"ok": True, "version": __version__}
+            return PING, {}
         if method == INVOCATIONS:
             action, args = params.get("action"), params.get("args")
-            extra = set(params) - {"action", "args"}
+            extra = [key for key in params if key not in ("action", "args")]
             if extra:
                 raise MalformedPayload(f"an invocation is {{'action': NAME, 'args': {{...}}}}; unexpected {sorted(extra)}")
             args = {} if args is None else args
@@ -113,8 +149,7 @@ class InferenceService(Service):
             action, args = method, params
         else:
             raise UnknownMethod(f"unknown method {method!r}; this server answers {', '.join(METHODS)}")
-        handler = self._actions.get(action) if isinstance(action, str) else None
-        if handler is None:
+        if not isinstance(action, str) or action not in self._actions:
             raise UnknownMethod(f"unknown action {action!r}; the actions are {', '.join(ACTIONS)}")
         if not isinstance(args, dict):
             raise MalformedPayload(f"args must be an object, got {type(args).__name__}")
@@ -122,12 +157,7 @@ class InferenceService(Service):
             self._signatures[action].bind(session, **args)
         except TypeError as exc:  # a missing or unknown argument name
             raise InvalidArgument(f"{action}: {exc}; it takes {_described(self._signatures[action])}") from None
-        try:
-            return handler(session, **args)
-        except ProtocolError:
-            raise
-        except Exception as exc:  # a bug must cost one answer, never the server
-            raise ProtocolError(f"{action} failed: {type(exc).__name__}: {exc}") from exc
+        return action, args
 
     def close_session(self, session: str) -> None:
         """The caller's connection ended: forget its agents."""
@@ -139,16 +169,28 @@ class InferenceService(Service):
 
     # -- actions -------------------------------------------------------------------------
 
-    def _select_action(self, session, agent_ids, observations, terminated_agent_ids=None, rewards=None, deterministic=True):
+    def _select_action(self, session, **args):
+        step = self._prepare_select(session, **args)
+        if isinstance(step, dict):
+            return step
+        if self.batcher is not None and not _on_event_loop():
+            raw = self.batcher.decide(step.windows, step.deterministic, step.control, session)
+        else:
+            raw = self.decider.decide(stack_windows([step.windows]), step.deterministic, step.control)
+        return self._finish_select(step, raw)
+
+    def _prepare_select(self, session, agent_ids, observations, terminated_agent_ids=None, rewards=None, deterministic=True):
+        """Check a select_action call whole, then append each acting agent's token; the answer
+        itself when no agent acts, else what the forward pass needs (``_Step``)."""
         ids = inputs.agent_ids(agent_ids)
         terminated = [] if terminated_agent_ids is None else inputs.agent_ids(terminated_agent_ids, "terminated_agent_ids")
         observed = observations if isinstance(observations, np.ndarray) and len(observations) == len(ids) else inputs.per_agent(observations, len(ids), "observations")
-        given_rewards = [None] * len(ids) if rewards is None else inputs.rewards(rewards, len(ids))
+        given_rewards = None if rewards is None else inputs.rewards(rewards, len(ids))
         if not isinstance(deterministic, bool):
             raise InvalidArgument(f"deterministic must be true or false, got {deterministic!r}")
         every = inputs.box_batch(self.observation_space, observed, len(ids))
         if every is not None:
-            present, stacked = list(range(len(ids))), every
+            present, stacked = None, every
         else:
             present = [i for i, obs in enumerate(observed) if obs is not None]
             checked = [inputs.observation(self.observation_space, observed[i], f"observations[{i}] (agent {ids[i]!r})") for i in present]
@@ -156,23 +198,36 @@ class InferenceService(Service):
         flat = np.zeros((0, self.policy.obs_dim), np.float32)
         if stacked is not None:
             flat = self.policy.obs_normalizer.normalize(self.policy.flatten_observations(stacked))
-        acting = [ids[i] for i in present]
-        slots, epochs, windows, control = self.agents.step(session, terminated, acting, flat, [given_rewards[i] for i in present])
+        acting = ids if present is None else [ids[i] for i in present]
+        if given_rewards is None:
+            acting_rewards = None
+        else:
+            acting_rewards = given_rewards if present is None else [given_rewards[i] for i in present]
+        slots, epochs, windows, control = self.agents.step(session, terminated, acting, flat, acting_rewards)
         if not acting:
             return {"actions": [None] * len(ids)}
-        det = np.full(len(acting), deterministic)
-        if self.batcher is not None and not _on_event_loop():
-            raw = self.batcher.decide(windows, det, control, session)
-        else:
-            raw = self.decider.decide(stack_windows([windows]), det, control)
-        self.agents.record(slots, epochs, raw)
+        return _Step(len(ids), present, slots, epochs, windows, np.full(len(acting), deterministic), control)
+
+    def _finish_select(self, step: _Step, raw: np.ndarray) -> dict:
+        """Remember the actions taken and answer them in the action space's form."""
+        self.agents.record(step.slots, step.epochs, raw)
         batched = self.policy.to_env_actions(raw)
-        if len(present) == len(ids) and isinstance(self.action_space, _ARRAY_SPACES):
+        if step.present is None and isinstance(self.action_space, _ARRAY_SPACES):
             return {"actions": batched}
-        actions: list[Any] = [None] * len(ids)
+        present = range(step.count) if step.present is None else step.present
+        actions: list[Any] = [None] * step.count
         for i, action in zip(present, iterate(batch_space(self.action_space, len(present)), batched)):
             actions[i] = _plain(action)
         return {"actions": actions}
+
+    async def _finish_when_decided(self, step: _Step, decided: asyncio.Future) -> dict:
+        raw = await decided
+        try:
+            return self._finish_select(step, raw)
+        except ProtocolError:
+            raise
+        except Exception as exc:
+            raise ProtocolError(f"select_action failed: {type(exc).__name__}: {exc}") from exc
 
     def _sample_action(self, session, num_agents=1):
         return {"actions": self._samples(self.action_space, num_agents)}
@@ -229,6 +284,22 @@ class InferenceService(Service):
         if isinstance(space, _ARRAY_SPACES):
             return np.stack([np.asarray(s, space.dtype) for s in samples])
         return [_plain(s) for s in samples]
+
+
+class _Step(NamedTuple):
+    """A select_action call between its context update and its forward pass."""
+
+    count: int  # agents named in the call
+    present: list[int] | None  # indices of the agents that act (None: all of them)
+    slots: np.ndarray
+    epochs: np.ndarray
+    windows: dict[str, np.ndarray]
+    deterministic: np.ndarray
+    control: np.ndarray
+
+
+async def _done(answer: Any) -> Any:
+    return answer
 
 
 def _described(signature: inspect.Signature) -> str:

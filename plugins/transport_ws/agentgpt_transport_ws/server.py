@@ -2,14 +2,16 @@
 
 Every socket is its own service session: envs made on it belong to it and are
 closed when it drops, so a trainer that dies leaves nothing running behind.
-Requests on one socket are answered in arrival order; a client may still send many
-before reading (pipelining) and match answers by id. A call runs on the server's loop
+Requests on one socket are taken in arrival order; a client may send many before
+reading (pipelining) and match answers by id (a batched policy call's answer can come
+after a later call's). A call runs on the server's loop
 while it is cheap and in a worker thread otherwise (kinds/dispatch.py), so a slow
 simulator on one socket never delays another socket's answers or keep-alive pings.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ssl as ssl_module
 import uuid
 from typing import Any
@@ -23,7 +25,7 @@ from agentgpt_core.security import BindAddress
 
 from .handshake import SocketSettings
 from .listener import Listener, Listening
-from .wire import DEFAULT_MAX_SIZE, answer_dispatched
+from .wire import DEFAULT_MAX_SIZE, Parsed, Started, begin_dispatched, run_parsed
 
 
 async def answer_requests(socket: Any, service: Service, session: str, max_size: int, dispatcher: Dispatcher | None = None) -> None:
@@ -31,17 +33,36 @@ async def answer_requests(socket: Any, service: Service, session: str, max_size:
 
     Calls run through ``dispatcher`` (kinds/dispatch.py): inline while cheap, else in a
     thread, so a slow env on this socket never delays other sockets' answers or pings.
+    A call the service starts on the loop (``Service.begin``: the policy server's
+    batched ``select_action``) is awaited in a task of its own while the next frames are
+    read, so calls pipelined on one socket can share a forward pass; its answer may then
+    overtake it (clients match answers by id).
     """
     dispatcher = dispatcher or Dispatcher(service)
+    waiting: set[asyncio.Task] = set()
     try:
         async for frame in socket:
-            reply = await answer_dispatched(dispatcher, session, frame, max_size)
+            started = begin_dispatched(dispatcher, session, frame, max_size)
+            if isinstance(started, Started):
+                task = asyncio.ensure_future(_send_when_done(socket, started))
+                waiting.add(task)
+                task.add_done_callback(waiting.discard)
+                continue
+            reply = await run_parsed(dispatcher, session, frame, started) if isinstance(started, Parsed) else started
             if reply is not None:
                 await socket.send(reply)
     except ConnectionClosed:
         pass
     finally:
         service.close_session(session)
+
+
+async def _send_when_done(socket: Any, started: Started) -> None:
+    reply = await started.answer()
+    try:
+        await socket.send(reply)
+    except ConnectionClosed:
+        pass
 
 
 class WsServer(Listening, TransportServer):

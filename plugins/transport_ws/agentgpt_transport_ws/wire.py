@@ -11,7 +11,7 @@ every error path testable without a network.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Awaitable, NamedTuple
 
 import msgpack
 
@@ -89,18 +89,53 @@ def answer(service: Service, session: str, frame: Frame, max_size: int) -> Frame
         return failure_frame(codec, frame, request_id, error)
 
 
-async def answer_dispatched(dispatcher: Dispatcher, session: str, frame: Frame, max_size: int) -> Frame | None:
-    """``answer``, with the call run by ``dispatcher``: on the loop while it is cheap, else in a thread,
-    so one socket's slow simulator never holds the loop every other socket is served on."""
+class Started:
+    """A request the service began on the loop (``Service.begin``); ``answer()`` awaits it into a frame."""
+
+    __slots__ = ("codec", "request_id", "frame", "waiting")
+
+    def __init__(self, codec: Codec, request_id: int, frame: Frame, waiting: Awaitable[Any]):
+        self.codec, self.request_id, self.frame, self.waiting = codec, request_id, frame, waiting
+
+    async def answer(self) -> Frame:
+        try:
+            return encode(self.codec, {"id": self.request_id, "result": await self.waiting})
+        except Exception as error:
+            return failure_frame(self.codec, self.frame, self.request_id, error)
+
+
+class Parsed(NamedTuple):
+    """A request to answer through ``Dispatcher.run`` (``run_parsed``)."""
+
+    codec: Codec
+    request_id: int
+    method: str
+    params: Any
+
+
+def begin_dispatched(dispatcher: Dispatcher, session: str, frame: Frame, max_size: int) -> Started | Parsed | Frame | None:
+    """Decode a request and start it on the loop when its service does that (``Started``);
+    else ``Parsed`` (answer it with ``run_parsed``), or its answer when already known: an
+    error frame, or None for an error message."""
     codec, request_id = codec_of(frame), None
     try:
         request = parse_request(frame, max_size)
         if request is None:
             return None
         codec, request_id, method, params = request
-        return encode(codec, {"id": request_id, "result": await dispatcher.call(method, params, session)})
+        waiting = dispatcher.begin(method, params, session)
     except Exception as error:
         return failure_frame(codec, frame, request_id, error)
+    return Parsed(codec, request_id, method, params) if waiting is None else Started(codec, request_id, frame, waiting)
+
+
+async def run_parsed(dispatcher: Dispatcher, session: str, frame: Frame, request: Parsed) -> Frame:
+    """The answer to a decoded request, run by ``dispatcher`` (inline or in a thread)."""
+    try:
+        result = await dispatcher.run(request.method, request.params, session)
+        return encode(request.codec, {"id": request.request_id, "result": result})
+    except Exception as error:
+        return failure_frame(request.codec, frame, request.request_id, error)
 
 
 def parse_request(frame: Frame, max_size: int) -> tuple[Codec, int, str, Any] | None:
