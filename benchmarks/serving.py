@@ -72,46 +72,126 @@ def observations(n: int, rng: np.random.Generator) -> np.ndarray:
     return (rng.normal(0, 0.05, (n, 4))).astype(np.float32)
 
 
-# -- the 16 client processes ------------------------------------------------------------
+# -- the load: 16 clients in one process ------------------------------------------------
 
 
-def client_worker(index: int, commands: mp.Queue, results: mp.Queue) -> None:
-    """Waits for (url, start_at, seconds); calls select_action for its 16 agents until time is up."""
-    from agentgpt_core import GPTAPI
+def load_worker(commands: mp.Queue, results: mp.Queue) -> None:
+    """Waits for (url, start_at, seconds); runs CLIENTS lean asyncio clients against url until time is up.
 
-    rng = np.random.default_rng(index)
-    ids = list(range(AGENTS_PER_CLIENT))
-    apis: dict[str, GPTAPI] = {}
+    Each client keeps one connection (HTTP keep-alive, or one WebSocket), sends its 16
+    agents' fresh observations as msgpack, waits for the answer and decodes it, as fast
+    as it can. The clients are lean (a prebuilt HTTP request head on an asyncio stream,
+    websockets' own client) so that one process can drive the server harder than it
+    can answer: what is measured is the server, not the client library.
+    """
+    import asyncio
+
+    try:
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:
+        pass
     while True:
         command = commands.get()
         if command is None:
             break
-        url, start_at, seconds = command
-        api = apis.get(url) or apis.setdefault(url, GPTAPI.connect(url))
-        for _ in range(WARM_CALLS):  # warm: connection up
-            api.select_action(ids, observations(AGENTS_PER_CLIENT, rng))
-        time.sleep(max(0.0, start_at - time.time()))
+        results.put(asyncio.run(_load(*command)))
+
+
+async def _load(url: str, start_at: float, seconds: float) -> list[float]:
+    import asyncio
+
+    rates = await asyncio.gather(*(_client(url, i, start_at, seconds) for i in range(CLIENTS)))
+    return list(rates)
+
+
+async def _client(url: str, index: int, start_at: float, seconds: float) -> float:
+    """Calls per second of one client over the time it ran."""
+    import asyncio
+
+    from agentgpt_core.protocol.codecs import MSGPACK
+
+    rng = np.random.default_rng(index)
+    ids = list(range(AGENTS_PER_CLIENT))
+    call = await (_ws_caller(url) if url.startswith("ws") else _http_caller(url, f"bench-{index}"))
+    try:
+        def args() -> dict:
+            return {"action": "select_action", "args": {"agent_ids": ids, "observations": observations(AGENTS_PER_CLIENT, rng)}}
+
+        for _ in range(WARM_CALLS):
+            await call(args())
+        await asyncio.sleep(max(0.0, start_at - time.time()))
         calls, began = 0, time.time()
         while time.time() < start_at + seconds:
-            api.select_action(ids, observations(AGENTS_PER_CLIENT, rng))
+            answer = MSGPACK.decode(await call(args()))
+            if "actions" not in answer.get("result", answer):
+                raise RuntimeError(f"select_action failed: {answer}")
             calls += 1
-        results.put(calls / max(time.time() - began, 1e-9))
-    for api in apis.values():
-        api.close()
+        return calls / max(time.time() - began, 1e-9)
+    finally:
+        await call(None)
 
 
-def concurrent_block(server: tuple[str, int], pool: list[mp.Queue], results: mp.Queue, seconds: float) -> tuple[float, float]:
+async def _http_caller(url: str, session: str):
+    """``call(args) -> answer bytes`` on one keep-alive connection; ``call(None)`` closes it."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    from agentgpt_core.protocol.codecs import MSGPACK
+
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    head = (
+        f"POST /invocations HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/msgpack\r\n"
+        f"Accept: application/msgpack\r\nX-AgentGPT-Session: {session}\r\nContent-Length: "
+    ).encode()
+
+    async def call(args: dict | None) -> bytes:
+        if args is None:
+            writer.close()
+            return b""
+        body = MSGPACK.encode(args)
+        writer.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
+        response_head = await reader.readuntil(b"\r\n\r\n")
+        if not response_head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(f"the server answered {response_head[:60]!r}")
+        length = int(response_head.lower().split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+        return await reader.readexactly(length)
+
+    return call
+
+
+async def _ws_caller(url: str):
+    """``call(args) -> answer bytes`` on one WebSocket (as a protocol message); ``call(None)`` closes it."""
+    from websockets.asyncio.client import connect
+
+    from agentgpt_core.protocol.codecs import MSGPACK
+
+    socket = await connect(url, compression=None, max_size=None)
+    ids = iter(range(1, 1 << 62))
+
+    async def call(args: dict | None) -> bytes:
+        if args is None:
+            await socket.close()
+            return b""
+        await socket.send(MSGPACK.encode({"id": next(ids), "method": "invocations", "params": args}))
+        return await socket.recv()
+
+    return call
+
+
+def concurrent_block(server: tuple[str, int], loader: mp.Queue, results: mp.Queue, seconds: float) -> tuple[float, float]:
     """Decisions per second of all clients calling the server at once for ``seconds`` (each
     client's calls over the time it actually ran, summed), and the server's CPU milliseconds
     per 1,000 decisions over the block (warm-up calls included, so a slight overestimate)."""
     url, pid = server
-    start_at = time.time() + 1.0  # time for every client to warm up first
+    start_at = time.time() + 1.0  # time for every client to connect and warm up first
     cpu_before = cpu_seconds(pid)
-    for queue in pool:
-        queue.put((url, start_at, seconds))
-    rate = sum(results.get(timeout=300) for _ in pool) * AGENTS_PER_CLIENT
+    loader.put((url, start_at, seconds))
+    rate = sum(results.get(timeout=300)) * AGENTS_PER_CLIENT
     cpu = cpu_seconds(pid) - cpu_before
-    warm = len(pool) * WARM_CALLS * AGENTS_PER_CLIENT
+    warm = CLIENTS * WARM_CALLS * AGENTS_PER_CLIENT
     return rate, cpu * 1e3 / ((rate * seconds + warm) / 1e3)
 
 
@@ -185,10 +265,11 @@ def main() -> None:
     parser.add_argument("--policy", type=Path, default=None, help="Run directory (default: train a CartPole one now).")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=3.0, help="Length of each concurrent block.")
-    parser.add_argument("--window-ms", type=float, nargs="+", default=[2.0, 5.0],
+    parser.add_argument("--window-ms", type=float, nargs="+", default=[2.0],
                         help="Batching windows to measure at 16 clients, one batched server each; the first serves the latency blocks.")
-    parser.add_argument("--large", action=argparse.BooleanOptionalAction, default=True,
-                        help="Also measure 16 clients against a larger, untrained policy (d_model 64, 2 layers, 4 heads, K = 16).")
+    parser.add_argument("--transports", nargs="+", default=["http", "ws"], choices=["http", "ws"], help="Transports to measure at 16 clients.")
+    parser.add_argument("--large", action=argparse.BooleanOptionalAction, default=False,
+                        help="Also measure 16 HTTP clients against a larger, untrained policy (d_model 64, 2 layers, 4 heads, K = 16).")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS-serving.md")
     args = parser.parse_args()
 
@@ -204,56 +285,60 @@ def main() -> None:
     rng = np.random.default_rng(0)
     context = mp.get_context("spawn")
     results: mp.Queue = context.Queue()
-    pool = [context.Queue() for _ in range(CLIENTS)]
-    workers = [context.Process(target=client_worker, args=(i, q, results), daemon=True) for i, q in enumerate(pool)]
-    for worker in workers:
-        worker.start()
+    loader: mp.Queue = context.Queue()
+    worker = context.Process(target=load_worker, args=(loader, results), daemon=True)
+    worker.start()
     latency: dict[str, list[float]] = {}
-    large_dir = large_policy(Path(tempfile.mkdtemp(prefix="agentgpt-serving-large-")))
-    servers = {f"batched-{w:g}ms": (policy_dir, w) for w in args.window_ms}
-    servers["unbatched"] = (policy_dir, -1)
+    groups = {transport: (policy_dir, transport) for transport in args.transports}
     if args.large:
-        servers.update({f"large batched-{args.window_ms[0]:g}ms": (large_dir, args.window_ms[0]), "large unbatched": (large_dir, -1)})
+        groups["large http"] = (large_policy(Path(tempfile.mkdtemp(prefix="agentgpt-serving-large-"))), "http")
+    servers = {}  # name -> (group, policy dir, transport, window ms; < 0: unbatched)
+    for group, (path, transport) in groups.items():
+        servers.update({f"{group} batched-{w:g}ms": (group, path, transport, w) for w in (args.window_ms if group in args.transports else args.window_ms[:1])})
+        servers[f"{group} unbatched"] = (group, path, transport, -1)
     names = list(servers)
     throughput: dict[str, list[float]] = {name: [] for name in names}
     server_cpu: dict[str, list[float]] = {}
     with contextlib.ExitStack() as stack:
-        urls = {name: stack.enter_context(served(path, "--batch-window-ms", str(w))) for name, (path, w) in servers.items()}
-        with GPTAPI.connect(urls[names[0]][0]) as api:
+        urls = {
+            name: stack.enter_context(served(path, "--transport", transport, "--batch-window-ms", str(w)))
+            for name, (_, path, transport, w) in servers.items()
+        }
+        latency_server = f"http batched-{args.window_ms[0]:g}ms"
+        http_url = urls[latency_server][0] if latency_server in urls else stack.enter_context(served(policy_dir, "--transport", "http"))[0]
+        with GPTAPI.connect(http_url) as api:
             for n in AGENT_COUNTS:  # warm-up: imports, connections, full contexts
                 forward_block(policy, n, 5, rng)
                 http_block(api, n, 20, rng)
-            for server in urls.values():  # the clients' imports and connections, not counted
-                concurrent_block(server, pool, results, 0.5)
+            for server in urls.values():  # the load process's imports and connections, not counted
+                concurrent_block(server, loader, results, 0.5)
             for round_ in range(args.rounds):
                 for n in AGENT_COUNTS:
                     latency.setdefault(f"forward-{n}", []).extend(forward_block(policy, n, CALLS[n], rng))
                     latency.setdefault(f"http-{n}", []).extend(http_block(api, n, CALLS[n], rng))
                 order = names if round_ % 2 == 0 else names[::-1]
                 for name in order:
-                    rate, cpu_ms = concurrent_block(urls[name], pool, results, args.seconds)
+                    rate, cpu_ms = concurrent_block(urls[name], loader, results, args.seconds)
                     throughput[name].append(rate)
                     server_cpu.setdefault(name, []).append(cpu_ms)
                 print(f"round {round_ + 1}/{args.rounds} done", flush=True)
         statuses = {}
-        for name, (_, window) in servers.items():
+        for name, (_, _, _, window) in servers.items():
             if window >= 0:
                 with GPTAPI.connect(urls[name][0]) as api:
                     statuses[name] = api.status()["batching"]
-    for queue in pool:
-        queue.put(None)
-    for worker in workers:
-        worker.join(10)
-    write_results(args, latency, throughput, server_cpu, statuses, time.time() - began)
+    loader.put(None)
+    worker.join(10)
+    baselines = {name: f"{group} unbatched" for name, (group, *_) in servers.items()}
+    write_results(args, latency, throughput, server_cpu, statuses, baselines, time.time() - began)
 
 
-def write_results(args, latency, throughput, server_cpu, statuses, seconds) -> None:
+def write_results(args, latency, throughput, server_cpu, statuses, baselines, seconds) -> None:
     ms = {name: (np.median(t) * 1e3, np.percentile(t, 99) * 1e3, len(t)) for name, t in latency.items()}
     rows = []
     for n in AGENT_COUNTS:
         http, bare = ms[f"http-{n}"], ms[f"forward-{n}"]
         rows.append(f"| {n} | {bare[0]:.2f} | {bare[1]:.2f} | {http[0]:.2f} | {http[1]:.2f} | {http[0] - bare[0]:.2f} | {http[2]} |")
-    unbatched = np.median(throughput["unbatched"])
     overheads = [ms[f"http-{n}"][0] - ms[f"forward-{n}"][0] for n in AGENT_COUNTS]
     checks = {
         f"1 agent median < 3 ms ({ms['http-1'][0]:.2f} ms)": ms["http-1"][0] < 3,
@@ -261,7 +346,7 @@ def write_results(args, latency, throughput, server_cpu, statuses, seconds) -> N
         f"HTTP overhead < 1 ms above the forward pass (largest: {max(overheads):.2f} ms)": max(overheads) < 1,
     }
     def baseline(name: str) -> float:
-        return np.median(throughput["large unbatched" if name.startswith("large") else "unbatched"])
+        return np.median(throughput[baselines[name]])
 
     for name in throughput:
         if name in statuses:

@@ -59,13 +59,14 @@ class Dispatcher:
         self.inline_budget_s = inline_budget_s
         self._to_thread = run_in_thread or _loop_executor
         self._inline_next: dict[tuple[str, str], bool] = {}
+        self._begin = getattr(service, "begin", None)  # duck-typed services may lack it
 
     def begin(self, method: str, params: Any, session: str) -> Awaitable[Any] | None:
         """The service's own start on the loop (``Service.begin``), or None: use ``run``."""
-        return self.service.begin(method, params, session)
+        return None if self._begin is None else self._begin(method, params, session)
 
     async def call(self, method: str, params: Any, session: str) -> Any:
-        waiting = self.service.begin(method, params, session)
+        waiting = None if self._begin is None else self._begin(method, params, session)
         if waiting is not None:
             return await waiting
         return await self.run(method, params, session)
