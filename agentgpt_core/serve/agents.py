@@ -147,14 +147,15 @@ class AgentTable:
             windows = self.contexts.observe(slots, flat_obs)
             return slots, self._epoch[slots], windows, control
 
-    def record(self, slots: np.ndarray, epochs: np.ndarray, raw_action: np.ndarray) -> None:
-        """Remember the actions taken, for slots whose agent did not end or leave meanwhile."""
+    def record(self, slots: np.ndarray, epochs: np.ndarray, action_features: np.ndarray) -> None:
+        """Remember the actions taken (their token features), for slots whose agent did not end
+        or leave meanwhile."""
         with self.lock:
             keep = self._epoch[slots] == epochs
             if keep.all():
-                self.contexts.record(slots, raw_action)
+                self.contexts.record(slots, action_features)
             elif keep.any():
-                self.contexts.record(slots[keep], raw_action[keep])
+                self.contexts.record(slots[keep], action_features[keep])
 
     def close_session(self, session: str) -> None:
         self.reset(session)

@@ -39,7 +39,7 @@ import numpy as np
 
 from ..protocol.errors import ProtocolError
 from .contexts import stack_windows
-from .decide import Decider
+from .decide import Decided, Decider
 
 _THREAD = "thread"  # the leader is a blocked thread (else it is an event loop, or None: nobody)
 
@@ -55,7 +55,7 @@ class _Call:
     arrived: float = field(default_factory=time.monotonic)
     woken: threading.Event | None = None  # a thread caller sleeps on it
     promoted: bool = False  # woken to lead the next pass, not because its rows are done
-    result: np.ndarray | None = None
+    result: Decided | None = None
     error: BaseException | None = None
 
     @property
@@ -87,8 +87,8 @@ class MicroBatcher:
 
     # -- callers ---------------------------------------------------------------------------
 
-    def decide(self, windows: dict[str, np.ndarray], deterministic: np.ndarray, control: np.ndarray, session: str) -> np.ndarray:
-        """The raw actions for one call's agents (blocking), decided with whoever else is queued."""
+    def decide(self, windows: dict[str, np.ndarray], deterministic: np.ndarray, control: np.ndarray, session: str) -> Decided:
+        """The actions for one call's agents (blocking), decided with whoever else is queued."""
         call = _Call(windows, deterministic, control, session, woken=threading.Event())
         with self._lock:
             self._enqueue(call)
@@ -112,7 +112,7 @@ class MicroBatcher:
         return _outcome(call)
 
     def submit(self, windows: dict[str, np.ndarray], deterministic: np.ndarray, control: np.ndarray, session: str) -> asyncio.Future:
-        """Queue one call from the running event loop; the future holds its raw actions (or error).
+        """Queue one call from the running event loop; the future holds its ``Decided`` actions (or error).
 
         When the batch is complete on arrival (a lone client, or the last of the expected
         callers), the pass runs now, inline, and the future is already done on return.
@@ -266,10 +266,13 @@ class MicroBatcher:
                 deterministic = np.concatenate([call.deterministic for call in batch])
                 control = np.concatenate([call.control for call in batch])
                 actions = self.decider.decide(window, deterministic, control)
-            start = 0
-            for call in batch:
-                call.result = actions[start : start + call.rows]
-                start += call.rows
+            if len(batch) == 1:
+                batch[0].result = actions
+            else:
+                start = 0
+                for call in batch:
+                    call.result = actions.rows(start, start + call.rows)
+                    start += call.rows
         except BaseException as exc:  # every caller of the pass hears about it; serving goes on
             error = exc if isinstance(exc, ProtocolError) else ProtocolError(f"the forward pass failed: {type(exc).__name__}: {exc}")
             for call in batch:
@@ -297,7 +300,7 @@ def _resolve(call: _Call) -> None:
         call.future.set_result(call.result)
 
 
-def _outcome(call: _Call) -> np.ndarray:
+def _outcome(call: _Call) -> Decided:
     if call.error is not None:
         raise call.error
     return call.result

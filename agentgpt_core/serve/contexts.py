@@ -81,10 +81,11 @@ class SlotContexts:
             windows[name] = rows
         return windows
 
-    def record(self, slots: np.ndarray, raw_action: np.ndarray) -> None:
-        """Remember the action each slot took; its reward comes with the next observation."""
+    def record(self, slots: np.ndarray, action_features: np.ndarray) -> None:
+        """Remember the action each slot took (its token features, ``policy.action_features``);
+        its reward comes with the next observation."""
         if len(slots):
-            self.pending_action[slots] = self.policy.action_features(raw_action)
+            self.pending_action[slots] = action_features
             self.pending_reward[slots] = 0.0
 
     def windows(self, slots: np.ndarray) -> dict[str, np.ndarray]:

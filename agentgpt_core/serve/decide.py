@@ -8,12 +8,24 @@ control-value mixture (control.py) decides between that and a uniformly random a
 from __future__ import annotations
 
 import threading
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from ..policy import GPTActorCritic, Window
 from .control import mix, random_raw_actions
+
+
+class Decided(NamedTuple):
+    """A pass's choices: raw actions (answered) and their token features (remembered as each
+    agent's previous action), both computed once for the whole batch."""
+
+    raw: np.ndarray  # [rows, raw_dim]
+    features: np.ndarray  # [rows, action_feature_dim]
+
+    def rows(self, start: int, stop: int) -> Decided:
+        return Decided(self.raw[start:stop], self.features[start:stop])
 
 
 class Decider:
@@ -26,8 +38,8 @@ class Decider:
         self.forward_passes = 0
         self.rows = 0
 
-    def decide(self, window: Window, deterministic: np.ndarray, control: np.ndarray) -> np.ndarray:
-        """Raw actions ``[rows, raw_dim]`` for ``window``; per-row ``deterministic`` and ``control``."""
+    def decide(self, window: Window, deterministic: np.ndarray, control: np.ndarray) -> Decided:
+        """Actions for ``window``'s rows; per-row ``deterministic`` and ``control``."""
         rows = window.valid.shape[0]
         with self.lock, torch.inference_mode():
             distribution, _ = self.policy(window)
@@ -40,8 +52,8 @@ class Decider:
             chosen = chosen.numpy()
             self.forward_passes += 1
             self.rows += rows
-            if (control >= 1.0).all():
-                return chosen
-            draws = self.rng.random(rows)
-            random = random_raw_actions(self.policy.action_head, rows, self.rng)
-        return mix(chosen, random, control, draws).astype(np.float32)
+            if not (control >= 1.0).all():
+                draws = self.rng.random(rows)
+                random = random_raw_actions(self.policy.action_head, rows, self.rng)
+                chosen = mix(chosen, random, control, draws).astype(np.float32)
+            return Decided(chosen, self.policy.action_features(chosen))

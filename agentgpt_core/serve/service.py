@@ -39,7 +39,7 @@ from .agents import AgentTable
 from .batching import MicroBatcher
 from .contexts import stack_windows
 from .control import check_control_value
-from .decide import Decider
+from .decide import Decided, Decider
 
 INVOCATIONS, PING = "invocations", "ping"
 ACTIONS = (
@@ -174,10 +174,10 @@ class InferenceService(Service):
         if isinstance(step, dict):
             return step
         if self.batcher is not None and not _on_event_loop():
-            raw = self.batcher.decide(step.windows, step.deterministic, step.control, session)
+            decided = self.batcher.decide(step.windows, step.deterministic, step.control, session)
         else:
-            raw = self.decider.decide(stack_windows([step.windows]), step.deterministic, step.control)
-        return self._finish_select(step, raw)
+            decided = self.decider.decide(stack_windows([step.windows]), step.deterministic, step.control)
+        return self._finish_select(step, decided)
 
     def _prepare_select(self, session, agent_ids, observations, terminated_agent_ids=None, rewards=None, deterministic=True):
         """Check a select_action call whole, then append each acting agent's token; the answer
@@ -208,10 +208,10 @@ class InferenceService(Service):
             return {"actions": [None] * len(ids)}
         return _Step(len(ids), present, slots, epochs, windows, np.full(len(acting), deterministic), control)
 
-    def _finish_select(self, step: _Step, raw: np.ndarray) -> dict:
+    def _finish_select(self, step: _Step, decided: Decided) -> dict:
         """Remember the actions taken and answer them in the action space's form."""
-        self.agents.record(step.slots, step.epochs, raw)
-        batched = self.policy.to_env_actions(raw)
+        self.agents.record(step.slots, step.epochs, decided.features)
+        batched = self.policy.to_env_actions(decided.raw)
         if step.present is None and isinstance(self.action_space, _ARRAY_SPACES):
             return {"actions": batched}
         present = range(step.count) if step.present is None else step.present
@@ -221,9 +221,8 @@ class InferenceService(Service):
         return {"actions": actions}
 
     async def _finish_when_decided(self, step: _Step, decided: asyncio.Future) -> dict:
-        raw = await decided
         try:
-            return self._finish_select(step, raw)
+            return self._finish_select(step, await decided)
         except ProtocolError:
             raise
         except Exception as exc:
