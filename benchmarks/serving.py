@@ -7,11 +7,13 @@ cross-request batching with 16 concurrent clients.
 One interleaved run, ``--rounds`` times over: for 1, 64 and 256 agents, a block of bare
 forward passes (this process, torch on 1 thread, the agents' full K-step windows) then a
 block of ``select_action`` calls by one GPTAPI client (msgpack) over HTTP on loopback;
-then 16 client processes of 16 agents each call as fast as they can for ``--seconds``,
-against a server with cross-request batching for each ``--window-ms`` (2 ms, the
-default, and 5 ms) and one without (``--batch-window-ms -1``). Servers are ``agentgpt serve`` processes
-(torch on 1 thread), so client and server never share a GIL. Interleaving keeps the
-ratios fair on a shared machine, where absolute figures drift.
+then 16 clients of 16 agents each (asyncio tasks in one load process, one connection
+each) call as fast as they can for ``--seconds``, for each of ``--transports`` (HTTP and
+WebSocket), against a server with cross-request batching for each ``--window-ms``
+(2 ms, the default) and one without (``--batch-window-ms -1``). Servers are
+``agentgpt serve`` processes (torch on 1 thread), so clients and server never share a
+GIL. Interleaving keeps the ratios fair on a shared machine, where absolute figures
+drift; each round's batched block is also compared with the same round's unbatched one.
 
 Targets (issue "Real-time serving"): 1 agent median < 3 ms; 256 agents median < 15 ms;
 HTTP overhead (select_action median minus the bare forward median) < 1 ms; batching
@@ -41,6 +43,7 @@ AGENT_COUNTS = (1, 64, 256)
 CALLS = {1: 200, 64: 100, 256: 40}  # per block
 CLIENTS, AGENTS_PER_CLIENT = 16, 16
 WARM_CALLS = 3  # per client before each concurrent block
+HORIZON_S = 1.2  # a batcher expects a client for 1 s after its last call (batching.py); wait that out
 
 
 def agentgpt_command() -> list[str]:
@@ -181,18 +184,26 @@ async def _ws_caller(url: str):
     return call
 
 
-def concurrent_block(server: tuple[str, int], loader: mp.Queue, results: mp.Queue, seconds: float) -> tuple[float, float]:
+def batching_counts(api) -> tuple[int, int]:
+    """(calls, forward passes) the server has answered so far."""
+    status = api.status()
+    batching = status["batching"]
+    return (batching["calls"], batching["forward_passes"]) if batching else (status["forward_passes"], status["forward_passes"])
+
+
+def concurrent_block(server: tuple[str, int], loader: mp.Queue, results: mp.Queue, seconds: float, load_pid: int) -> tuple[float, float, float]:
     """Decisions per second of all clients calling the server at once for ``seconds`` (each
-    client's calls over the time it actually ran, summed), and the server's CPU milliseconds
-    per 1,000 decisions over the block (warm-up calls included, so a slight overestimate)."""
+    client's calls over the time it actually ran, summed), and the server's and the load
+    process's CPU milliseconds per 1,000 decisions over the block (warm-up calls included,
+    so a slight overestimate)."""
     url, pid = server
     start_at = time.time() + 1.0  # time for every client to connect and warm up first
-    cpu_before = cpu_seconds(pid)
+    cpu_before, load_before = cpu_seconds(pid), cpu_seconds(load_pid)
     loader.put((url, start_at, seconds))
     rate = sum(results.get(timeout=300)) * AGENTS_PER_CLIENT
-    cpu = cpu_seconds(pid) - cpu_before
-    warm = CLIENTS * WARM_CALLS * AGENTS_PER_CLIENT
-    return rate, cpu * 1e3 / ((rate * seconds + warm) / 1e3)
+    cpu, load_cpu = cpu_seconds(pid) - cpu_before, cpu_seconds(load_pid) - load_before
+    thousands = (rate * seconds + CLIENTS * WARM_CALLS * AGENTS_PER_CLIENT) / 1e3
+    return rate, cpu * 1e3 / thousands, load_cpu * 1e3 / thousands
 
 
 # -- in this process --------------------------------------------------------------------
@@ -299,6 +310,8 @@ def main() -> None:
     names = list(servers)
     throughput: dict[str, list[float]] = {name: [] for name in names}
     server_cpu: dict[str, list[float]] = {}
+    client_cpu: dict[str, list[float]] = {}
+    per_pass: dict[str, list[float]] = {}
     with contextlib.ExitStack() as stack:
         urls = {
             name: stack.enter_context(served(path, "--transport", transport, "--batch-window-ms", str(w)))
@@ -306,34 +319,35 @@ def main() -> None:
         }
         latency_server = f"http batched-{args.window_ms[0]:g}ms"
         http_url = urls[latency_server][0] if latency_server in urls else stack.enter_context(served(policy_dir, "--transport", "http"))[0]
+        apis = {name: stack.enter_context(GPTAPI.connect(url)) for name, (url, _) in urls.items()}
         with GPTAPI.connect(http_url) as api:
             for n in AGENT_COUNTS:  # warm-up: imports, connections, full contexts
                 forward_block(policy, n, 5, rng)
                 http_block(api, n, 20, rng)
             for server in urls.values():  # the load process's imports and connections, not counted
-                concurrent_block(server, loader, results, 0.5)
+                concurrent_block(server, loader, results, 0.5, worker.pid)
             for round_ in range(args.rounds):
+                time.sleep(HORIZON_S)  # the batcher forgets the load's clients: the latency client is alone
                 for n in AGENT_COUNTS:
                     latency.setdefault(f"forward-{n}", []).extend(forward_block(policy, n, CALLS[n], rng))
                     latency.setdefault(f"http-{n}", []).extend(http_block(api, n, CALLS[n], rng))
                 order = names if round_ % 2 == 0 else names[::-1]
                 for name in order:
-                    rate, cpu_ms = concurrent_block(urls[name], loader, results, args.seconds)
+                    before = batching_counts(apis[name])
+                    rate, cpu_ms, load_ms = concurrent_block(urls[name], loader, results, args.seconds, worker.pid)
+                    after = batching_counts(apis[name])
+                    per_pass.setdefault(name, []).append((after[0] - before[0]) / max(after[1] - before[1], 1))
                     throughput[name].append(rate)
                     server_cpu.setdefault(name, []).append(cpu_ms)
+                    client_cpu.setdefault(name, []).append(load_ms)
                 print(f"round {round_ + 1}/{args.rounds} done", flush=True)
-        statuses = {}
-        for name, (_, _, _, window) in servers.items():
-            if window >= 0:
-                with GPTAPI.connect(urls[name][0]) as api:
-                    statuses[name] = api.status()["batching"]
     loader.put(None)
     worker.join(10)
     baselines = {name: f"{group} unbatched" for name, (group, *_) in servers.items()}
-    write_results(args, latency, throughput, server_cpu, statuses, baselines, time.time() - began)
+    write_results(args, latency, throughput, server_cpu, client_cpu, per_pass, baselines, time.time() - began)
 
 
-def write_results(args, latency, throughput, server_cpu, statuses, baselines, seconds) -> None:
+def write_results(args, latency, throughput, server_cpu, client_cpu, per_pass, baselines, seconds) -> None:
     ms = {name: (np.median(t) * 1e3, np.percentile(t, 99) * 1e3, len(t)) for name, t in latency.items()}
     rows = []
     for n in AGENT_COUNTS:
@@ -349,18 +363,22 @@ def write_results(args, latency, throughput, server_cpu, statuses, baselines, se
         return np.median(throughput[baselines[name]])
 
     for name in throughput:
-        if name in statuses:
+        if name != baselines[name]:
             ratio = np.median(throughput[name]) / baseline(name)
             checks[f"{name} >= 2x its unbatched decisions/s at {CLIENTS} clients ({ratio:.2f}x)"] = ratio >= 2
+    def paired(name: str) -> list[float]:  # each round's ratio to its own unbatched block (interleaved)
+        return [x / y for x, y in zip(throughput[name], throughput[baselines[name]])]
+
     table = [
-        f"| {name} | {np.median(values):.0f} | {np.median(values) / baseline(name):.2f}x | {', '.join(f'{x:.0f}' for x in values)} | "
-        f"{np.median(server_cpu[name]):.0f} | {statuses[name]['calls_per_pass'] if name in statuses else 1:.1f} |"
+        f"| {name} | {np.median(values):.0f} | {min(values):.0f}-{max(values):.0f} | {np.median(values) / baseline(name):.2f}x | "
+        f"{', '.join(f'{r:.2f}' for r in paired(name))} | {np.median(server_cpu[name]):.0f} | {np.median(client_cpu[name]):.0f} | "
+        f"{np.median(per_pass[name]):.1f} |"
         for name, values in throughput.items()
     ]
     lines = [
         "# Serving: select_action latency and cross-request batching",
         "",
-        f"Command: `.venv/bin/python benchmarks/serving.py{' --policy ' + str(args.policy) if args.policy else ''}` "
+        f"Command: `.venv/bin/python benchmarks/serving.py {' '.join(sys.argv[1:])}`".replace(" `", "`") + " "
         f"({args.rounds} interleaved rounds, {args.seconds:.0f} s concurrent blocks; policy: "
         f"{args.policy or 'a CartPole policy trained by the script (50k steps, seed 1)'}; d_model 32, 1 layer, K = 16; "
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs shared with other work; {seconds:.0f} s in all).",
@@ -377,18 +395,22 @@ def write_results(args, latency, throughput, server_cpu, statuses, baselines, se
         "forward pass runs in this process and the served one in the server's, so on a shared machine the two can see",
         "different load (a negative overhead means the bare pass happened to be the slower one).",
         "",
-        f"{CLIENTS} client processes of {AGENTS_PER_CLIENT} agents each, calling as fast as they can (decisions per second,",
-        "median over rounds; each round ran every server, alternating the order):",
+        f"{CLIENTS} clients of {AGENTS_PER_CLIENT} agents each, calling `select_action` as fast as they can, each on its own",
+        "connection (HTTP keep-alive or one WebSocket), msgpack; decisions per second, median and range over rounds. Each",
+        "round ran every server, alternating the order, so each batched block has an unbatched block of the same transport",
+        "in the same round beside it (the paired ratios):",
         "",
-        "| server | decisions/s (median) | vs unbatched | per round | server CPU ms per 1,000 decisions | calls per forward pass |",
-        "| --- | ---: | ---: | --- | ---: | ---: |",
+        "| server | decisions/s (median) | range | vs unbatched (medians) | paired ratio per round | server CPU ms / 1,000 decisions | load process CPU ms / 1,000 decisions | calls per forward pass |",
+        "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
         *table,
         "",
         f"`batched-Nms` is `agentgpt serve --batch-window-ms N` ({args.window_ms[0]:g} ms is the default and served the latency",
         "blocks above); `unbatched` is `--batch-window-ms -1`, one forward pass per call. `large` rows serve an untrained",
-        "policy of d_model 64, 2 layers, 4 heads (K = 16), where the forward pass is most of a call's cost; they are",
-        "compared with `large unbatched`. Server CPU is the server process's user + system time over the block divided by",
-        "the decisions it answered. Calls per pass is each batched server's own count over the whole run.",
+        "policy of d_model 64, 2 layers, 4 heads (K = 16), compared with `large unbatched`. The 16 clients are asyncio tasks",
+        "in one load process (a prebuilt HTTP request head on an asyncio stream; websockets' client), lean so that the",
+        "figure is the server's and not a client library's; they decode every answer. Server and load CPU are each",
+        "process's user + system time over the block divided by the decisions answered. Calls per pass is the",
+        "server's own count (`status`: calls and forward passes) over each block, median over rounds.",
         "",
         *[f"- {'PASS' if ok else 'FAIL'}: {name}" for name, ok in checks.items()],
         "",

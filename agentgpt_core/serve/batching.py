@@ -20,11 +20,15 @@ queued. So a lone client computes in its own thread (or inline on the loop) with
 hand-off, and under load each pass carries everyone who queued while the previous one
 ran.
 
-How long a leader waits for company is the one setting, ``window_s`` (counted from the
-oldest queued call's arrival), and it never waits for callers that are not coming: the
-pass runs as soon as every session seen in the last ``active_horizon_s`` has a call
-queued, or when ``max_rows`` agents are queued. Every arrival re-checks this, so a
-complete batch runs the moment its last call arrives, never at a polling tick.
+How long a leader waits for company is the one setting, ``window_s``, counted from when
+the batch began gathering: the first call's arrival, or the end of the previous pass.
+(Counted from the oldest call's arrival instead, a call that arrived during a pass would
+have used up its window by the time the pass ended, and under load clients split into
+groups that never meet: 16 clients gathered about 6 calls a pass.) It never waits for
+callers that are not coming: the pass runs as soon as every session seen in the last
+``active_horizon_s`` has a call queued, or when ``max_rows`` agents are queued. Every
+arrival re-checks this, so a complete batch runs the moment its last call arrives,
+never at a polling tick. A call waits at most one pass plus one window.
 """
 
 from __future__ import annotations
@@ -82,6 +86,7 @@ class MicroBatcher:
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._leader: object = None  # None, _THREAD, or the event loop that runs the next pass
+        self._since = 0.0  # when the batch being gathered began gathering (its window starts here)
         self._timer: asyncio.TimerHandle | None = None
         self._closed = False
 
@@ -94,7 +99,7 @@ class MicroBatcher:
             self._enqueue(call)
             lead = self._leader is None
             if lead:
-                self._leader = _THREAD
+                self._leader, self._since = _THREAD, call.arrived
             else:
                 self._poke()
         if not lead:
@@ -108,6 +113,7 @@ class MicroBatcher:
                 self._gather()
                 batch = self._take()
             self._run(batch)
+            self._since = time.monotonic()  # its own call did not fit: gather again
         self._hand_over()
         return _outcome(call)
 
@@ -122,7 +128,7 @@ class MicroBatcher:
         with self._lock:
             self._enqueue(call)
             if self._leader is None:
-                self._leader = loop
+                self._leader, self._since = loop, call.arrived
                 run_now = True
             else:
                 run_now = self._poke(loop)
@@ -171,7 +177,7 @@ class MicroBatcher:
         """Whether the queued calls should run now: the window is over, or nobody else is expected."""
         if not self._queue:
             return False
-        if now >= self._queue[0].arrived + self.window_s or self._queued_rows >= self.max_rows:
+        if now >= self._since + self.window_s or self._queued_rows >= self.max_rows:
             return True
         return len(self._queued_sessions) >= self._active_sessions(now)
 
@@ -205,7 +211,7 @@ class MicroBatcher:
             now = time.monotonic()
             if self._due(now):
                 return
-            self._arrived.wait(self._queue[0].arrived + self.window_s - now)
+            self._arrived.wait(self._since + self.window_s - now)
 
     def _flush_on_loop(self) -> None:
         """On the leading loop: run the pass if it is due, else make sure a timer will look again."""
@@ -216,7 +222,7 @@ class MicroBatcher:
             now = time.monotonic()
             if not self._due(now):
                 if self._timer is None:
-                    self._timer = loop.call_later(self._queue[0].arrived + self.window_s - now, self._timer_fired)
+                    self._timer = loop.call_later(self._since + self.window_s - now, self._timer_fired)
                 return
             if self._timer is not None:
                 self._timer.cancel()
@@ -233,6 +239,7 @@ class MicroBatcher:
     def _hand_over(self) -> None:
         """After a pass: the oldest queued call's caller leads the next one (or nobody leads)."""
         with self._lock:
+            self._since = time.monotonic()
             while self._queue:
                 successor = self._queue[0]
                 if successor.loop is None:
