@@ -276,7 +276,7 @@ def main() -> None:
     parser.add_argument("--policy", type=Path, default=None, help="Run directory (default: train a CartPole one now).")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=3.0, help="Length of each concurrent block.")
-    parser.add_argument("--window-ms", type=float, nargs="+", default=[2.0],
+    parser.add_argument("--window-ms", type=float, nargs="+", default=[5.0, 2.0],
                         help="Batching windows to measure at 16 clients, one batched server each; the first serves the latency blocks.")
     parser.add_argument("--transports", nargs="+", default=["http", "ws"], choices=["http", "ws"], help="Transports to measure at 16 clients.")
     parser.add_argument("--large", action=argparse.BooleanOptionalAction, default=False,

@@ -27,7 +27,7 @@ from .extras import needs_extra
 @click.option("--api-key", envvar="AGENTGPT_API_KEY", default=None, help="Bearer key callers must send [env: AGENTGPT_API_KEY].")
 @click.option("--max-agents", default=4096, show_default=True, type=int, help="Live agents the server holds at most.")
 @click.option("--agent-ttl", default=600.0, show_default=True, type=float, help="Seconds after which an idle agent is forgotten.")
-@click.option("--batch-window-ms", default=2.0, show_default=True, type=float,
+@click.option("--batch-window-ms", default=5.0, show_default=True, type=float,
               help="How long a call may wait for concurrent calls to share its forward pass (a negative value turns batching off).")
 @click.option("--control-value", default=1.0, show_default=True, type=click.FloatRange(0.0, 1.0), help="Default control value of new agents.")
 @click.option("--threads", default=1, show_default=True, type=int, help="torch threads for the forward pass.")

@@ -136,6 +136,11 @@ class MicroBatcher:
             self._flush_on_loop()
         return call.future
 
+    def forget(self, session: str) -> None:
+        """The session's connection closed: stop expecting its calls."""
+        with self._lock:
+            self._last_seen.pop(session, None)
+
     def stop(self) -> None:
         """Refuse new calls; calls already queued are still answered by their leader."""
         with self._lock:

@@ -69,7 +69,7 @@ class InferenceService(Service):
         source: str = "",
         max_agents: int = 4096,
         agent_ttl_s: float | None = 600.0,
-        batch_window_s: float | None = 0.002,
+        batch_window_s: float | None = 0.005,
         max_batch_agents: int = 4096,
         default_control: float = 1.0,
         seed: int | None = None,
@@ -160,8 +160,10 @@ class InferenceService(Service):
         return action, args
 
     def close_session(self, session: str) -> None:
-        """The caller's connection ended: forget its agents."""
+        """The caller's connection ended: forget its agents (and stop waiting for its calls)."""
         self.agents.close_session(session)
+        if self.batcher is not None:
+            self.batcher.forget(session)
 
     def close(self) -> None:
         if self.batcher is not None:
