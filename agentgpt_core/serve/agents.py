@@ -124,23 +124,26 @@ class AgentTable:
         """
         with self.lock:
             now = time.monotonic()
-            self._make_room(session, ids, now)
+            found = self._make_room(session, ids, now)
             self.terminate(session, terminated)
             default = self._session_control.get(session, self.default_control)
             if session in self._session_control:
                 self._session_seen[session] = now
-            slots, control, fresh = np.empty(len(ids), np.int64), np.empty(len(ids)), set()
-            agents = self._agents
-            for i, aid in enumerate(ids):
-                agent = agents.get((session, aid))
+            fresh = set()
+            for i in [i for i, agent in enumerate(found) if agent is None or agent.slot is None]:
+                agent = found[i]
                 if agent is None:
-                    agent = agents[(session, aid)] = Agent(control=None)
-                if agent.slot is None:  # a new episode: no previous action or reward to carry
-                    agent.slot = self._take_slot()
-                    fresh.add(i)
+                    agent = found[i] = self._agents[(session, ids[i])] = Agent(control=None)
+                agent.slot = self._take_slot()  # a new episode: no previous action or reward to carry
+                fresh.add(i)
+            for agent in found:
                 agent.last_used = now
-                slots[i] = agent.slot
-                control[i] = default if agent.control is None else agent.control
+            slots = np.array([agent.slot for agent in found], np.int64)
+            chosen = [agent.control for agent in found]
+            if chosen.count(None) == len(chosen):
+                control = np.full(len(found), default)
+            else:
+                control = np.array([default if c is None else c for c in chosen], np.float64)
             given = [] if rewards is None else [i for i, r in enumerate(rewards) if r is not None and i not in fresh]
             if given:
                 self.contexts.set_rewards(slots[given], np.asarray([rewards[i] for i in given], np.float32))
@@ -162,20 +165,26 @@ class AgentTable:
 
     # -- internals ---------------------------------------------------------------
 
-    def _make_room(self, session: str, ids: list[AgentId], now: float) -> None:
-        """Sweep idle agents when due; refuse (changing nothing) if ``ids`` would pass the cap."""
+    def _make_room(self, session: str, ids: list[AgentId], now: float) -> list[Agent | None]:
+        """Sweep idle agents when due; refuse (changing nothing) if ``ids`` would pass the cap.
+        Returns the ids' agents (None for a new one)."""
         if now >= self._next_sweep:
             self._next_sweep = now + SWEEP_EVERY_S
             self.expire(now)
-        new = sum(1 for aid in ids if (session, aid) not in self._agents)
-        if new and len(self._agents) + new > self.max_agents:
-            self.expire(now)
-            if len(self._agents) + new > self.max_agents:
+        agents = self._agents
+        found = [agents.get((session, aid)) for aid in ids]
+        new = found.count(None)
+        if new and len(agents) + new > self.max_agents:
+            if self.expire(now):
+                found = [agents.get((session, aid)) for aid in ids]
+                new = found.count(None)
+            if len(agents) + new > self.max_agents:
                 raise TooManyAgents(
-                    f"{new} new agents would make {len(self._agents) + new} live agents; this server holds at most "
+                    f"{new} new agents would make {len(agents) + new} live agents; this server holds at most "
                     f"{self.max_agents}. Terminate agents you no longer need (terminate_agents, reset_agents), "
                     "or wait for idle ones to expire."
                 )
+        return found
 
     def expire(self, now: float | None = None) -> int:
         """Forget agents idle for longer than ``agent_ttl_s``; returns how many."""

@@ -18,6 +18,7 @@ from gymnasium import spaces
 from ..protocol.errors import InvalidArgument, MalformedPayload
 
 AgentId = int | str
+_ID_TYPES = {int, str}
 
 
 def agent_ids(value: Any, name: str = "agent_ids") -> list[AgentId]:
@@ -26,11 +27,11 @@ def agent_ids(value: Any, name: str = "agent_ids") -> list[AgentId]:
         value = value.tolist()
     if not isinstance(value, (list, tuple)):
         raise MalformedPayload(f"{name} must be a list of agent ids (ints or strings), got {type(value).__name__}")
-    ids = []
-    for item in value:
-        if isinstance(item, bool) or not isinstance(item, (int, str)):
-            raise InvalidArgument(f"{name}: an agent id is an int or a string, got {item!r}")
-        ids.append(item)
+    ids = list(value)
+    if not set(map(type, ids)) <= _ID_TYPES:  # one pass in C; bool (an int subclass) is refused here too
+        for item in ids:
+            if type(item) not in _ID_TYPES:
+                raise InvalidArgument(f"{name}: an agent id is an int or a string, got {item!r}")
     if len(set(ids)) != len(ids):
         raise InvalidArgument(f"{name} repeats an agent id; each agent acts once per call")
     return ids
