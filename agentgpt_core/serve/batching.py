@@ -38,6 +38,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -54,6 +55,8 @@ class _Call:
     deterministic: np.ndarray
     control: np.ndarray
     session: str
+    slots: np.ndarray | None = None  # the agents' context slots and their epochs, for ``record``
+    epochs: np.ndarray | None = None
     loop: asyncio.AbstractEventLoop | None = None  # set for a loop caller, whose answer is ``future``
     future: asyncio.Future | None = None
     arrived: float = field(default_factory=time.monotonic)
@@ -74,10 +77,21 @@ class _Call:
 class MicroBatcher:
     """Runs concurrent callers' agents through ``decider`` together (see the module docstring)."""
 
-    def __init__(self, decider: Decider, *, window_s: float, max_rows: int = 4096, active_horizon_s: float = 1.0):
+    def __init__(
+        self,
+        decider: Decider,
+        *,
+        window_s: float,
+        max_rows: int = 4096,
+        active_horizon_s: float = 1.0,
+        record: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None,
+    ):
+        """``record(slots, epochs, action_features)``, when given, remembers each pass's actions
+        in the agents' contexts once for the whole pass (calls that bring their slots)."""
         if window_s < 0:
             raise ValueError(f"the batching window must be >= 0 seconds, got {window_s}")
         self.decider, self.window_s, self.max_rows, self.active_horizon_s = decider, window_s, max_rows, active_horizon_s
+        self.record = record
         self.batches = self.calls = 0
         self._queue: deque[_Call] = deque()
         self._queued_rows = 0
@@ -92,9 +106,10 @@ class MicroBatcher:
 
     # -- callers ---------------------------------------------------------------------------
 
-    def decide(self, windows: dict[str, np.ndarray], deterministic: np.ndarray, control: np.ndarray, session: str) -> Decided:
+    def decide(self, windows: dict[str, np.ndarray], deterministic: np.ndarray, control: np.ndarray, session: str,
+               slots: np.ndarray | None = None, epochs: np.ndarray | None = None) -> Decided:  # fmt: skip
         """The actions for one call's agents (blocking), decided with whoever else is queued."""
-        call = _Call(windows, deterministic, control, session, woken=threading.Event())
+        call = _Call(windows, deterministic, control, session, slots, epochs, woken=threading.Event())
         with self._lock:
             self._enqueue(call)
             lead = self._leader is None
@@ -117,14 +132,15 @@ class MicroBatcher:
         self._hand_over()
         return _outcome(call)
 
-    def submit(self, windows: dict[str, np.ndarray], deterministic: np.ndarray, control: np.ndarray, session: str) -> asyncio.Future:
+    def submit(self, windows: dict[str, np.ndarray], deterministic: np.ndarray, control: np.ndarray, session: str,
+               slots: np.ndarray | None = None, epochs: np.ndarray | None = None) -> asyncio.Future:  # fmt: skip
         """Queue one call from the running event loop; the future holds its ``Decided`` actions (or error).
 
         When the batch is complete on arrival (a lone client, or the last of the expected
         callers), the pass runs now, inline, and the future is already done on return.
         """
         loop = asyncio.get_running_loop()
-        call = _Call(windows, deterministic, control, session, loop=loop, future=loop.create_future())
+        call = _Call(windows, deterministic, control, session, slots, epochs, loop=loop, future=loop.create_future())
         with self._lock:
             self._enqueue(call)
             if self._leader is None:
@@ -278,6 +294,11 @@ class MicroBatcher:
                 deterministic = np.concatenate([call.deterministic for call in batch])
                 control = np.concatenate([call.control for call in batch])
                 actions = self.decider.decide(window, deterministic, control)
+            if self.record is not None and all(call.slots is not None for call in batch):
+                if len(batch) == 1:
+                    self.record(batch[0].slots, batch[0].epochs, actions.features)
+                else:
+                    self.record(np.concatenate([c.slots for c in batch]), np.concatenate([c.epochs for c in batch]), actions.features)
             if len(batch) == 1:
                 batch[0].result = actions
             else:

@@ -82,7 +82,9 @@ class InferenceService(Service):
         self.observation_space, self.action_space = policy.observation_space, policy.action_space
         self.agents = AgentTable(policy, max_agents=max_agents, agent_ttl_s=agent_ttl_s, default_control=check_control_value(default_control))
         self.decider = Decider(policy, seed)
-        self.batcher = None if batch_window_s is None else MicroBatcher(self.decider, window_s=batch_window_s, max_rows=max_batch_agents)
+        self.batcher = None if batch_window_s is None else MicroBatcher(
+            self.decider, window_s=batch_window_s, max_rows=max_batch_agents, record=self.agents.record
+        )
         self.started = time.time()
         self._actions: dict[str, Callable[..., Any]] = {name: getattr(self, f"_{name}") for name in ACTIONS}
         self._signatures = {name: inspect.signature(action) for name, action in self._actions.items()}
@@ -125,7 +127,7 @@ class InferenceService(Service):
             step = self._prepare_select(session, **args)
             if isinstance(step, dict):
                 return _done(step)
-            return self._finish_when_decided(step, self.batcher.submit(step.windows, step.deterministic, step.control, session))
+            return self._finish_when_decided(step, self.batcher.submit(*step.for_batcher(session)))
         except ProtocolError:
             raise
         except Exception as exc:
@@ -176,9 +178,8 @@ class InferenceService(Service):
         if isinstance(step, dict):
             return step
         if self.batcher is not None and not _on_event_loop():
-            decided = self.batcher.decide(step.windows, step.deterministic, step.control, session)
-        else:
-            decided = self.decider.decide(stack_windows([step.windows]), step.deterministic, step.control)
+            return self._finish_select(step, self.batcher.decide(*step.for_batcher(session)), recorded=True)
+        decided = self.decider.decide(stack_windows([step.windows]), step.deterministic, step.control)
         return self._finish_select(step, decided)
 
     def _prepare_select(self, session, agent_ids, observations, terminated_agent_ids=None, rewards=None, deterministic=True):
@@ -210,9 +211,11 @@ class InferenceService(Service):
             return {"actions": [None] * len(ids)}
         return _Step(len(ids), present, slots, epochs, windows, np.full(len(acting), deterministic), control)
 
-    def _finish_select(self, step: _Step, decided: Decided) -> dict:
-        """Remember the actions taken and answer them in the action space's form."""
-        self.agents.record(step.slots, step.epochs, decided.features)
+    def _finish_select(self, step: _Step, decided: Decided, recorded: bool = False) -> dict:
+        """Remember the actions taken (unless the batcher did, for its whole pass) and answer
+        them in the action space's form."""
+        if not recorded:
+            self.agents.record(step.slots, step.epochs, decided.features)
         batched = self.policy.to_env_actions(decided.raw)
         if step.present is None and isinstance(self.action_space, _ARRAY_SPACES):
             return {"actions": batched}
@@ -224,7 +227,7 @@ class InferenceService(Service):
 
     async def _finish_when_decided(self, step: _Step, decided: asyncio.Future) -> dict:
         try:
-            return self._finish_select(step, await decided)
+            return self._finish_select(step, await decided, recorded=True)
         except ProtocolError:
             raise
         except Exception as exc:
@@ -297,6 +300,9 @@ class _Step(NamedTuple):
     windows: dict[str, np.ndarray]
     deterministic: np.ndarray
     control: np.ndarray
+
+    def for_batcher(self, session: str) -> tuple:
+        return self.windows, self.deterministic, self.control, session, self.slots, self.epochs
 
 
 async def _done(answer: Any) -> Any:

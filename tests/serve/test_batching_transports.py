@@ -32,9 +32,13 @@ def policy():
 
 @pytest.fixture
 def expected(policy):
-    """What each seed's call answers when served alone (fresh agents, their first token)."""
+    """What each seed's call answers when served alone (fresh agents, their first token), and
+    (seed + 10) the same agents' next call, whose context holds the first call's actions."""
     alone = InferenceService(policy, batch_window_s=None)
-    answers = {seed: alone.handle("invocations", select_args(seed), f"s{seed}")["actions"].tolist() for seed in range(3)}
+    answers = {}
+    for seed in range(3):
+        for s in (seed, seed + 10):
+            answers[s] = alone.handle("invocations", select_args(s), f"s{seed}")["actions"].tolist()
     alone.close()
     return answers
 
@@ -71,16 +75,18 @@ def test_calls_from_two_websocket_clients_share_one_forward_pass(policy, expecte
             await ws_answers(b, 1)
             await ws_answers(a, 1)
             before = service.decider.forward_passes
-            await ws_call(a, 3, select_args(0))
-            await ws_call(b, 2, select_args(1))
-            got_a, got_b = await ws_answers(a, 1), await ws_answers(b, 1)
-            return service.decider.forward_passes - before, got_a[3], got_b[2]
+            got = []
+            for first, second in ((0, 1), (10, 11)):  # the second pass's contexts hold the first pass's actions
+                await ws_call(a, 3 + first, select_args(first))
+                await ws_call(b, 3 + second, select_args(second))
+                got += [(await ws_answers(a, 1))[3 + first], (await ws_answers(b, 1))[3 + second]]
+            return service.decider.forward_passes - before, got
 
     with server:
-        passes, got_a, got_b = asyncio.run(clients())
+        passes, got = asyncio.run(clients())
     service.close()
-    assert passes == 1
-    assert got_a == expected[0] and got_b == expected[1]
+    assert passes == 2
+    assert got == [expected[0], expected[1], expected[10], expected[11]]
 
 
 def test_calls_pipelined_on_one_websocket_share_one_forward_pass(policy, expected):
