@@ -378,7 +378,7 @@ def write_results(args, latency, throughput, server_cpu, client_cpu, per_pass, b
     lines = [
         "# Serving: select_action latency and cross-request batching",
         "",
-        f"Command: `.venv/bin/python benchmarks/serving.py {' '.join(sys.argv[1:])}`".replace(" `", "`") + " "
+        f"Command: `{' '.join(['.venv/bin/python benchmarks/serving.py', *sys.argv[1:]])}` "
         f"({args.rounds} interleaved rounds, {args.seconds:.0f} s concurrent blocks; policy: "
         f"{args.policy or 'a CartPole policy trained by the script (50k steps, seed 1)'}; d_model 32, 1 layer, K = 16; "
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs shared with other work; {seconds:.0f} s in all).",
