@@ -132,3 +132,46 @@ def test_concurrent_http_clients_share_one_forward_pass(policy, expected):
     assert passes == 1
     assert got == [expected[0], expected[1]]
     assert np.asarray(got).shape == (2, len(IDS))
+
+
+def test_loop_and_thread_callers_share_the_batcher_without_losing_a_call(policy):
+    """WebSocket clients (on the server's loop) and in-process threads call at once, many
+    times, on a short window: every call is answered, and some passes carry several calls."""
+    import threading
+
+    service = InferenceService(policy, batch_window_s=0.003)
+    server = get_plugin_manager().get("transports", "ws").server(service, port=0)
+    errors: list[BaseException] = []
+
+    def thread_caller(index: int) -> None:
+        try:
+            for step in range(40):
+                answer = service.handle("invocations", select_args(step, [0, 1]), f"thread-{index}")["actions"]
+                assert len(answer) == 2
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    async def ws_clients() -> int:
+        async def one(index: int) -> int:
+            async with ws_connect(server.url, compression=None) as socket:
+                for step in range(40):
+                    await ws_call(socket, step, select_args(step + index, [0, 1, 2]))
+                    assert len((await ws_answers(socket, 1))[step]) == 3
+            return 40
+
+        return sum(await asyncio.gather(*(one(i) for i in range(4))))
+
+    with server:
+        threads = [threading.Thread(target=thread_caller, args=(i,)) for i in range(3)]
+        for thread in threads:
+            thread.start()
+        answered = asyncio.run(ws_clients())
+        for thread in threads:
+            thread.join(30)
+        assert not any(thread.is_alive() for thread in threads)
+    service.close()
+    assert not errors, errors
+    assert answered == 160
+    stats = service.batcher.stats()
+    assert stats["calls"] == 160 + 3 * 40
+    assert stats["forward_passes"] < stats["calls"]
