@@ -112,6 +112,7 @@ class MicroBatcher:
         call = _Call(windows, deterministic, control, session, slots, epochs, woken=threading.Event())
         with self._lock:
             self._enqueue(call)
+            self._check_leader()
             lead = self._leader is None
             if lead:
                 self._leader, self._since = _THREAD, call.arrived
@@ -143,6 +144,7 @@ class MicroBatcher:
         call = _Call(windows, deterministic, control, session, slots, epochs, loop=loop, future=loop.create_future())
         with self._lock:
             self._enqueue(call)
+            self._check_leader()
             if self._leader is None:
                 self._leader, self._since = loop, call.arrived
                 run_now = True
@@ -193,6 +195,25 @@ class MicroBatcher:
                 del self._queued_sessions[call.session]
         self._queued_rows -= rows
         return batch
+
+    def _check_leader(self) -> None:
+        """A leading loop that was closed (its server stopped mid-gather) will never run its
+        pass: forget its calls (nobody waits for them) so that this caller leads."""
+        leader = self._leader
+        if leader is not None and leader is not _THREAD and leader.is_closed():  # type: ignore[union-attr]
+            self._drop_calls_of(leader)  # type: ignore[arg-type]
+            self._leader = None
+            self._timer = None
+
+    def _drop_calls_of(self, gone: asyncio.AbstractEventLoop) -> None:
+        for call in [c for c in self._queue if c.loop is gone]:
+            self._queue.remove(call)
+            self._queued_rows -= call.rows
+            left = self._queued_sessions[call.session] - 1
+            if left:
+                self._queued_sessions[call.session] = left
+            else:
+                del self._queued_sessions[call.session]
 
     def _due(self, now: float) -> bool:
         """Whether the queued calls should run now: the window is over, or nobody else is expected."""
@@ -273,15 +294,7 @@ class MicroBatcher:
                     successor.loop.call_soon_threadsafe(self._flush_on_loop)
                     return
                 except RuntimeError:  # its loop is closed: nobody is waiting for these calls any more
-                    gone = successor.loop
-                    for call in [c for c in self._queue if c.loop is gone]:
-                        self._queue.remove(call)
-                        self._queued_rows -= call.rows
-                        left = self._queued_sessions[call.session] - 1
-                        if left:
-                            self._queued_sessions[call.session] = left
-                        else:
-                            del self._queued_sessions[call.session]
+                    self._drop_calls_of(successor.loop)
             self._leader = None
 
     def _run(self, batch: list[_Call], here: asyncio.AbstractEventLoop | None = None) -> None:

@@ -302,3 +302,23 @@ def test_many_threads_joining_acting_and_leaving_keep_the_table_consistent():
     assert len(held) == len(set(held))  # no slot is shared
     assert sorted(held + table._free) == list(range(table.contexts.capacity))  # none leaked
     svc.close()
+
+
+def test_a_server_stopped_mid_batch_leaves_the_batcher_usable():
+    """A loop that led a gathering batch and then closed must not hold the lead for ever."""
+    import asyncio
+
+    svc = InferenceService(make_policy(), batch_window_s=0.5)
+    for s in ("a", "b"):  # two recent sessions: a's call waits for b's
+        svc.batcher._last_seen[s] = time.monotonic()
+
+    async def gathering():
+        svc.begin("select_action", {"agent_ids": [0], "observations": obs(0)}, "a").close()  # nobody awaits it
+
+    asyncio.run(gathering())  # the loop closes with a's call queued and its timer pending
+    result = []
+    caller = threading.Thread(target=lambda: result.append(select(svc, [1], obs(1), session="b")), daemon=True)
+    caller.start()
+    caller.join(20)  # it waits one window for a (still expected), then leads; before, it waited for ever
+    assert not caller.is_alive() and len(result[0]) == 1
+    svc.close()
