@@ -23,7 +23,7 @@ class SageMakerError(RuntimeError):
     """A job, endpoint or call that cannot go on; the message is one line for the user."""
 
 
-def _client_config() -> Config:
+def client_config() -> Config:
     retries: dict[str, Any] = {"mode": os.environ.get("AWS_RETRY_MODE", "standard")}
     retries["max_attempts"] = int(os.environ.get("AWS_MAX_ATTEMPTS", "4"))
     return Config(retries=retries, connect_timeout=10, read_timeout=70, user_agent_extra="agentgpt-sagemaker")
@@ -39,16 +39,18 @@ class Aws:
             raise SageMakerError("no AWS region: set region in the config, pass --region, or set AWS_REGION")
         if self.session.get_credentials() is None:
             raise SageMakerError("no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple, Any] = {}
 
     @classmethod
     def for_config(cls, config: SageMakerConfig) -> Aws:
         return cls(config.region)
 
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.session.client(service, config=_client_config())
-        return self._clients[service]
+    def client(self, service: str, *, endpoint_url: str | None = None) -> Any:
+        """A cached client; ``endpoint_url`` overrides the environment's for this one client."""
+        key = (service, endpoint_url)
+        if key not in self._clients:
+            self._clients[key] = self.session.client(service, config=client_config(), endpoint_url=endpoint_url)
+        return self._clients[key]
 
 
 def describe(exc: BaseException) -> str:

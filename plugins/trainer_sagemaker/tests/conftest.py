@@ -102,3 +102,33 @@ def agentgpt(monkeypatch):
 
     yield run
     reset_plugin_manager()
+
+
+@pytest.fixture(scope="session")
+def tiny_policy(tmp_path_factory):
+    """A CartPole run directory from a few seconds of in-process training (enough to serve; not to balance)."""
+    import gymnasium
+    import torch
+
+    from agentgpt_core.train import load_hyperparameters, train
+
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("tiny-cartpole")
+    hp = load_hyperparameters(None, {"max_steps": 256, "num_envs": 2, "rollout_steps": 32, "batch_size": 64, "seed": 5})
+    envs = gymnasium.vector.SyncVectorEnv([lambda: gymnasium.make("CartPole-v1")] * hp.num_envs,
+                                          autoreset_mode=gymnasium.vector.AutoresetMode.SAME_STEP)
+    train(envs, hp, out, progress=False)
+    return out
+
+
+@pytest.fixture
+def local_serve(tiny_policy):
+    """``agentgpt serve``'s server (InferenceService behind the http transport) on 127.0.0.1; yields its URL."""
+    from agentgpt_core.serve import InferenceService
+
+    service = InferenceService.from_run(tiny_policy, batch_window_s=None)
+    server = get_plugin_manager().get("transports", "http").server(service, host="127.0.0.1", port=0)
+    server.start()
+    yield server.url
+    server.stop()
+    service.close()
