@@ -51,6 +51,20 @@ def latest_model_data(aws: Aws, config: SageMakerConfig) -> str | None:
     return job_model_data(aws, jobs[0]["TrainingJobName"]) if jobs else None
 
 
+def resolve_model_data(aws: Aws, config: SageMakerConfig, endpoint_name: str | None, *, model_data: str | None = None,
+                       job_name: str | None = None, policy: str | Path | None = None) -> str | None:
+    """The policy a new endpoint would serve (None when ``endpoint_name`` exists and will be reused)."""
+    from .endpoints import find_endpoint
+
+    if model_data or (endpoint_name and find_endpoint(aws, endpoint_name) is not None):
+        return model_data
+    if job_name:
+        return job_model_data(aws, job_name)
+    if policy is not None:
+        return upload_policy(aws, config, Path(policy), endpoint_name or unique_name(config.base_job_name))
+    return latest_model_data(aws, config)
+
+
 def run_on_cloud(config: SageMakerConfig, user_endpoint_name: str | None = None, *, model_data: str | None = None,
                  job_name: str | None = None, policy: str | Path | None = None, codec: str = "msgpack",
                  echo: Callable[[str], None] = print, poll_s: float = 30.0) -> Any:
@@ -62,17 +76,8 @@ def run_on_cloud(config: SageMakerConfig, user_endpoint_name: str | None = None,
     """
     from agentgpt_core.serve.client import GPTAPI
 
-    from .endpoints import find_endpoint
-
     aws = Aws.for_config(config)
-    existing = find_endpoint(aws, user_endpoint_name) if user_endpoint_name else None
-    if existing is None and not model_data:
-        if job_name:
-            model_data = job_model_data(aws, job_name)
-        elif policy is not None:
-            model_data = upload_policy(aws, config, Path(policy), user_endpoint_name or unique_name(config.base_job_name))
-        else:
-            model_data = latest_model_data(aws, config)
+    model_data = resolve_model_data(aws, config, user_endpoint_name, model_data=model_data, job_name=job_name, policy=policy)
     name = deploy(aws, config, model_data, user_endpoint_name, echo=echo, poll_s=poll_s)
     client = SageMakerRuntimeClient(name, aws=aws, codec=codec)
     try:

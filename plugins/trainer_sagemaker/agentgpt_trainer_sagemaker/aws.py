@@ -24,8 +24,9 @@ class SageMakerError(RuntimeError):
 
 
 def client_config() -> Config:
-    retries: dict[str, Any] = {"mode": os.environ.get("AWS_RETRY_MODE", "standard")}
-    retries["max_attempts"] = int(os.environ.get("AWS_MAX_ATTEMPTS", "4"))
+    # total_max_attempts counts the first try, as AWS_MAX_ATTEMPTS does (max_attempts would not)
+    retries: dict[str, Any] = {"mode": os.environ.get("AWS_RETRY_MODE", "standard"),
+                               "total_max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS", "4"))}
     return Config(retries=retries, connect_timeout=10, read_timeout=70, user_agent_extra="agentgpt-sagemaker")
 
 

@@ -1,0 +1,20 @@
+"""Entry point ``sagemaker``: the ``sagemaker`` trainer backend and the ``jobs``, ``endpoints``, ``image`` commands."""
+
+from __future__ import annotations
+
+from agentgpt_core.hookspecs import hookimpl
+
+
+@hookimpl
+def register_trainers(register):
+    from .backend import SageMakerTrainer
+
+    register(SageMakerTrainer())
+
+
+@hookimpl
+def register_commands(cli):
+    from .cli import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)
