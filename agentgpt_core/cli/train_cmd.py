@@ -98,7 +98,8 @@ def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, conf
     trainer = get_plugin_manager().get("trainers", backend)
     if trainer.remote:  # a cloud job: it opens the envs (--hosts, --listen/--tunnel) where it runs
         job = {"hosts": hosts, "listen": listen, "min_hosts": min_hosts if listen else None, "wait_timeout": wait_timeout if listen else None,
-               "num_hosts": num_hosts if not hosts and not listen else None, "transport": transport, "tunnel": tunnel, "agent_rows": agent_rows}
+               "num_hosts": num_hosts if not hosts and not listen else None, "transport": transport, "tunnel": tunnel, "agent_rows": agent_rows,
+               "api_key": api_key}
         click.echo(trainer.submit(str(spec), config=config, settings=overrides, job=job, wait=wait, echo=lambda line: click.echo(line, err=True)))
         return
     hp = load_hyperparameters(config, overrides)

@@ -25,7 +25,7 @@ class TrainerBackend(ABC):
     def submit(self, env: str, *, config: Path | None, settings: dict[str, Any], job: dict[str, Any], wait: bool,
                echo: Callable[[str], None]) -> str:
         """Remote backends: start training ``env`` (``settings``: hyperparameter overrides; ``job``:
-        hosts, listen, tunnel...; ``config``: the backend's settings file); return where the policy
+        hosts, listen, tunnel..., and api_key, a secret the backend must keep out of anything it logs or lists; ``config``: the backend's settings file); return where the policy
         is (waited for) or the job's name (not waited for)."""
         raise NotImplementedError(f"the {self.name} trainer trains in this process")
 

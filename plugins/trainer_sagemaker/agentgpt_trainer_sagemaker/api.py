@@ -13,12 +13,14 @@ from .training import JOB_KEYS, job_hyperparameters, start_training_job, wait_fo
 
 
 def train_on_cloud(config: SageMakerConfig, hyperparameters: Mapping[str, Any], *, wait: bool = True,
-                   echo: Callable[[str], None] = print, poll_s: float = 15.0) -> str:
+                   environment: Mapping[str, str] | None = None, echo: Callable[[str], None] = print, poll_s: float = 15.0) -> str:
     """Start a training job; with ``wait`` follow it and return the policy's S3 URI, else return the job's name.
 
     ``hyperparameters``: ``env`` (required, e.g. ``"gym:CartPole-v1"``), the job keys
     (``hosts``, ``listen``, ``tunnel``...: training.JOB_KEYS) and any trainer setting
-    (``max_steps``, ``lr_init``...: agentgpt_core.train.Hyperparameters).
+    (``max_steps``, ``lr_init``...: agentgpt_core.train.Hyperparameters). ``environment``: the
+    container's variables, e.g. ``AGENTGPT_API_KEY`` for the env hosts (SageMaker shows them to
+    whoever may DescribeTrainingJob: use a key made for this job).
     """
     values = dict(hyperparameters)
     env = values.pop("env", None)
@@ -26,7 +28,7 @@ def train_on_cloud(config: SageMakerConfig, hyperparameters: Mapping[str, Any], 
         raise SageMakerError("hyperparameters need 'env': the env to train on, e.g. gym:CartPole-v1")
     job = {k: values.pop(k) for k in JOB_KEYS if k in values}
     aws = Aws.for_config(config)
-    name = start_training_job(config, job_hyperparameters(env, values, **job), aws=aws)
+    name = start_training_job(config, job_hyperparameters(env, values, **job), environment=environment, aws=aws)
     echo(f"started training job {name} in {aws.region}")
     if not wait:
         return name

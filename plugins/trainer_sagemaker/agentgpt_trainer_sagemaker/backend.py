@@ -7,6 +7,7 @@ and, optionally, a ``hyperparameters`` table; flags override the latter.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -39,8 +40,13 @@ class SageMakerTrainer(TrainerBackend):
 
         def start() -> str:
             sagemaker_config = _config(config)
-            values = {**file_hyperparameters(config), **settings, "env": env, **{k: v for k, v in job.items() if v not in (None, ())}}
-            return train_on_cloud(sagemaker_config, values, wait=wait, echo=echo)
+            given = dict(job)
+            environment = {"AGENTGPT_API_KEY": given.pop("api_key")} if given.get("api_key") else {}
+            if given.get("tunnel") == "ngrok" and os.environ.get("NGROK_AUTHTOKEN"):
+                environment["NGROK_AUTHTOKEN"] = os.environ["NGROK_AUTHTOKEN"]  # the job opens the tunnel
+            given.pop("api_key", None)
+            values = {**file_hyperparameters(config), **settings, "env": env, **{k: v for k, v in given.items() if v not in (None, ())}}
+            return train_on_cloud(sagemaker_config, values, wait=wait, environment=environment, echo=echo)
 
         return one_line_errors(start)
 

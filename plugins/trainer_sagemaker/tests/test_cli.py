@@ -35,7 +35,7 @@ def _one_line_error(result, pattern: str) -> None:
 def test_train_with_the_sagemaker_trainer_starts_a_job_from_one_file_and_flags(agentgpt, account, tmp_path, recorded):
     config = _config_file(tmp_path, account, spot=True, checkpoint_path="s3://agentgpt-test/ckpt")
     result = agentgpt("train", "--trainer", "sagemaker", "--config", config, "--env", "gym:CartPole-v1", "--max-steps", "50000",
-                      "--hosts", "http://10.0.0.5:8000", "--hosts", "http://10.0.0.6:8000", "--no-wait")
+                      "--hosts", "http://10.0.0.5:8000", "--hosts", "http://10.0.0.6:8000", "--no-wait", "--api-key", "job-key-1")
     assert result.exit_code == 0, result.output
     name = result.stdout.strip().splitlines()[-1]
     [sent] = _sent(recorded(), "CreateTrainingJob")
@@ -43,6 +43,8 @@ def test_train_with_the_sagemaker_trainer_starts_a_job_from_one_file_and_flags(a
     assert sent["HyperParameters"] == {"env": "gym:CartPole-v1", "num_envs": "16", "lr_init": "0.0003", "max_steps": "50000",
                                        "hosts": "http://10.0.0.5:8000 http://10.0.0.6:8000", "transport": "http"}
     assert sent["EnableManagedSpotTraining"] is True
+    assert sent["Environment"] == {"AGENTGPT_API_KEY": "job-key-1"}  # a secret: never a hyperparameter, never printed
+    assert "job-key-1" not in result.output
 
     listed = agentgpt("jobs", "list", "--config", config)
     assert listed.exit_code == 0 and listed.output.startswith(f"{name}  Completed")
