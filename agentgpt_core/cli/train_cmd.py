@@ -97,6 +97,8 @@ def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, conf
     overrides = {k: v for k, v in {"num_envs": num_envs, "max_steps": max_steps, "seed": seed, "algorithm": algorithm}.items() if v is not None}
     trainer = get_plugin_manager().get("trainers", backend)
     if trainer.remote:  # a cloud job: it opens the envs (--hosts, --listen/--tunnel) where it runs
+        if resume:
+            raise click.UsageError(f"--resume continues a run in --out; the {backend} trainer's jobs resume from their own checkpoints")
         job = {"hosts": hosts, "listen": listen, "min_hosts": min_hosts if listen else None, "wait_timeout": wait_timeout if listen else None,
                "num_hosts": num_hosts if not hosts and not listen else None, "transport": transport, "tunnel": tunnel, "agent_rows": agent_rows,
                "api_key": api_key}

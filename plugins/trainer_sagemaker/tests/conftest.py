@@ -56,8 +56,11 @@ def aws(moto_url, monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("SAGEMAKER_TELEMETRY_DISABLED", "true")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # the SDK reads ~/.config/sagemaker
+    home = tmp_path / "home"  # the SDK reads ~/.config/sagemaker/config.yaml: no telemetry request from tests
+    (home / ".config" / "sagemaker").mkdir(parents=True)
+    (home / ".config" / "sagemaker" / "config.yaml").write_text(
+        "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n")
+    monkeypatch.setenv("HOME", str(home))
     return boto3.session.Session(region_name=REGION)
 
 

@@ -148,3 +148,8 @@ def test_the_dockerfile_runs_the_entrypoint_the_container_tests_run(agentgpt):
     assert "--index-url" not in text
     assert "--index-url http://127.0.0.1:1/simple" in agentgpt("image", "dockerfile", "--torch-index-url", "http://127.0.0.1:1/simple").output
     assert "--index-url" not in agentgpt("image", "dockerfile", "--variant", "cuda", "--torch-index-url", "http://127.0.0.1:1/simple").output
+
+
+def test_resume_is_refused_for_a_job_which_resumes_by_itself(agentgpt, account, tmp_path):
+    result = agentgpt("train", "--trainer", "sagemaker", "--config", _config_file(tmp_path, account), "--env", "gym:CartPole-v1", "--resume")
+    assert result.exit_code == 2 and "the sagemaker trainer's jobs resume from their own checkpoints" in result.output
