@@ -153,3 +153,38 @@ def test_the_dockerfile_runs_the_entrypoint_the_container_tests_run(agentgpt):
 def test_resume_is_refused_for_a_job_which_resumes_by_itself(agentgpt, account, tmp_path):
     result = agentgpt("train", "--trainer", "sagemaker", "--config", _config_file(tmp_path, account), "--env", "gym:CartPole-v1", "--resume")
     assert result.exit_code == 2 and "the sagemaker trainer's jobs resume from their own checkpoints" in result.output
+
+
+def test_image_build_and_push_with_an_engine(agentgpt, aws, tmp_path, monkeypatch):
+    """A ``docker`` that answers like an engine and records its calls; ECR is moto's."""
+    log = tmp_path / "docker-calls.jsonl"
+    _docker_shim(tmp_path, monkeypatch, f"""
+import json, os, sys
+stdin = sys.stdin.read() if "--password-stdin" in sys.argv else None
+dockerfile = open(os.path.join(sys.argv[-1], "Dockerfile")).read() if sys.argv[1:2] == ["build"] else None
+with open({str(log)!r}, "a") as f:
+    f.write(json.dumps({{"args": sys.argv[1:], "stdin": stdin, "dockerfile": dockerfile}}) + "\\n")
+print("27.0.0" if sys.argv[1:2] == ["info"] else "ok")
+""")
+    result = agentgpt("image", "build", "--tag", "agentgpt-sm:7", "--torch-index-url", "http://127.0.0.1:1/cpu", "--push", "agentgpt")
+    assert result.exit_code == 0, result.output
+    uri = aws.client("ecr").describe_repositories(repositoryNames=["agentgpt"])["repositories"][0]["repositoryUri"]
+    assert result.stdout.strip() == f"image_uri = {uri}:7"
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    build = next(c for c in calls if c["args"][0] == "build")
+    assert build["args"][:5] == ["build", "--platform", "linux/amd64", "-t", "agentgpt-sm:7"]
+    assert "RUN pip install torch==2.13.0 --index-url http://127.0.0.1:1/cpu" in build["dockerfile"]
+    login = next(c for c in calls if c["args"][0] == "login")
+    assert login["stdin"] and login["stdin"] not in " ".join(login["args"]) and login["stdin"] not in result.output  # password on stdin only
+    assert [c["args"] for c in calls if c["args"][0] in ("tag", "push")] == [["tag", "agentgpt-sm:7", f"{uri}:7"], ["push", f"{uri}:7"]]
+
+
+def test_serve_sagemaker_with_no_policy_serves_the_newest_completed_jobs(agentgpt, account, tmp_path, aws):
+    config = _config_file(tmp_path, account)
+    job = agentgpt("train", "--trainer", "sagemaker", "--config", config, "--env", "gym:CartPole-v1", "--no-wait").stdout.strip()
+    served = agentgpt("serve", "--sagemaker", "--config", config)
+    assert served.exit_code == 0, served.output
+    name = served.stdout.strip().removeprefix("AGENTGPT_ENDPOINT=")
+    assert name.startswith("agentgpt-")
+    model = aws.client("sagemaker").describe_model(ModelName=name)
+    assert model["PrimaryContainer"]["ModelDataUrl"] == f"s3://agentgpt-test/jobs/{job}/output/model.tar.gz"
