@@ -77,8 +77,11 @@ def account(aws):
 
 
 @pytest.fixture
-def recorded(moto_url):
+def recorded(moto_url, tmp_path, monkeypatch):
     """Start moto's recorder; the fixture returns a function giving the recorded requests (dicts)."""
+    from moto.moto_api import recorder  # the in-process server's: record into tmp_path, not the working directory
+
+    monkeypatch.setattr(recorder, "_location", str(tmp_path / "moto_recording"))
     _moto_api(moto_url, "recorder/reset-recording")
     _moto_api(moto_url, "recorder/start-recording")
 
