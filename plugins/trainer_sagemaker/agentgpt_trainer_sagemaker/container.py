@@ -109,7 +109,8 @@ def serve(base: Path, *, host: str | None = None, port: int | None = None, ready
 
     SageMaker sends no Authorization header to the container (IAM authenticates
     InvokeEndpoint, and only SageMaker reaches the container), so the server binds without
-    an API key there; set ``AGENTGPT_API_KEY`` to demand one anyway.
+    an API key there. ``AGENTGPT_API_KEY`` makes it demand one: for a run outside SageMaker
+    only, since SageMaker could not send it.
     """
     import torch
 

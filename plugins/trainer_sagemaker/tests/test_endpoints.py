@@ -111,3 +111,39 @@ def test_typed_errors_come_back_through_the_runtime_as_the_servers_classes(accou
         api.client.call("invocations", {"action": "fly", "args": {}})
     assert api.select_action(["a"], np.zeros((1, 4), np.float32)).shape == (1,)  # still serving
     api.close()
+
+
+def test_each_runtime_client_is_its_own_session_on_a_shared_endpoint(aws, local_serve):
+    """SageMaker passes only its custom-attributes header to the container: that header names the session."""
+    from agentgpt_core import GPTAPI
+    from agentgpt_trainer_sagemaker.runtime import SageMakerRuntimeClient
+
+    first = GPTAPI(SageMakerRuntimeClient("shared", endpoint_url=local_serve))
+    second = GPTAPI(SageMakerRuntimeClient("shared", endpoint_url=local_serve))
+    first.select_action(["hero"], np.zeros((1, 4), np.float32))
+    assert first.get_agent_ids() == ["hero"] and second.get_agent_ids() == []
+    first.close()
+    second.close()
+
+
+def test_the_runtime_path_takes_endpoint_names_only_and_answers_failures_as_sagemaker(local_serve):
+    import json
+    import urllib.error
+    import urllib.request
+
+    def post(path: str, body: dict) -> tuple[int, dict, str]:
+        request = urllib.request.Request(local_serve + path, data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, json.loads(answer.read()), answer.headers.get("Content-Type")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read()), error.headers.get("Content-Type")
+
+    status, body, _ = post("/endpoints/cart-pole-1/invocations", {"action": "sample_action", "args": {"num_agents": 2}})
+    assert status == 200 and len(body["actions"]) == 2
+    status, body, _ = post("/endpoints/not_a_name/invocations", {"action": "status", "args": {}})
+    assert status == 404 and body["error"]["code"] == "unknown_method"
+    status, body, _ = post("/endpoints/cart-pole-1/invocations", {"action": "fly", "args": {}})
+    assert status == 424 and body["ErrorCode"] == "CLIENT_ERROR_FROM_MODEL" and body["OriginalStatusCode"] == 404
+    assert json.loads(body["OriginalMessage"])["error"]["code"] == "unknown_method"
