@@ -1,4 +1,4 @@
-"""Entry point ``sagemaker``: the ``sagemaker`` trainer backend and the ``jobs``, ``endpoints``, ``image`` commands."""
+"""Entry point ``sagemaker``: the ``sagemaker`` trainer backend, the ``sagemaker://`` transport (client side) and the ``jobs``, ``endpoints``, ``image`` commands."""
 
 from __future__ import annotations
 
@@ -10,6 +10,13 @@ def register_trainers(register):
     from .backend import SageMakerTrainer
 
     register(SageMakerTrainer())
+
+
+@hookimpl
+def register_transports(register):
+    from .runtime import SageMakerTransport
+
+    register(SageMakerTransport())
 
 
 @hookimpl

@@ -147,3 +147,21 @@ def test_the_runtime_path_takes_endpoint_names_only_and_answers_failures_as_sage
     status, body, _ = post("/endpoints/cart-pole-1/invocations", {"action": "fly", "args": {}})
     assert status == 424 and body["ErrorCode"] == "CLIENT_ERROR_FROM_MODEL" and body["OriginalStatusCode"] == 404
     assert json.loads(body["OriginalMessage"])["error"]["code"] == "unknown_method"
+
+
+def test_gptapi_connect_reaches_an_endpoint_by_url(aws, local_serve, monkeypatch):
+    from agentgpt_core import GPTAPI
+    from agentgpt_core.kinds import Unsupported
+    from agentgpt_core.plugins import get_plugin_manager, reset_plugin_manager
+    from agentgpt_core.protocol.errors import InvalidArgument
+
+    monkeypatch.setenv("AGENTGPT_LOAD_PLUGINS", "http,sagemaker")
+    reset_plugin_manager()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", local_serve)
+    with GPTAPI.connect("sagemaker://cartpole?region=us-east-1") as api:
+        assert api.client.endpoint_name == "cartpole" and api.sample_action(3).shape == (3,)
+    with pytest.raises(InvalidArgument, match="sagemaker://ENDPOINT_NAME"):
+        GPTAPI.connect("sagemaker://cartpole/extra")
+    with pytest.raises(Unsupported):
+        get_plugin_manager().get("transports", "sagemaker").server(None)
+    reset_plugin_manager()
