@@ -17,10 +17,9 @@ import botocore.exceptions
 from botocore.config import Config
 
 from .config import SageMakerConfig
+from .errors import SageMakerError
 
-
-class SageMakerError(RuntimeError):
-    """A job, endpoint or call that cannot go on; the message is one line for the user."""
+__all__ = ["Aws", "SageMakerError", "aws_errors", "client_config", "describe"]
 
 
 def client_config() -> Config:

@@ -15,7 +15,7 @@ import click
 
 from agentgpt_core.kinds import TrainerBackend
 
-from .aws import SageMakerError
+from .errors import SageMakerError
 from .config import ConfigError, file_hyperparameters, load_config
 
 

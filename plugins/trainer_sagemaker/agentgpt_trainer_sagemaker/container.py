@@ -12,6 +12,7 @@ port 8080: ``GET /ping``, ``POST /invocations``.
 
 The root is ``/opt/ml`` unless ``AGENTGPT_SAGEMAKER_ROOT`` names another directory, so the
 same code runs on a laptop against a temporary directory laid out like ``/opt/ml``.
+It imports the core only: the image has neither boto3 nor the SageMaker SDK.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from typing import Any
 ROOT_ENV = "AGENTGPT_SAGEMAKER_ROOT"
 DEFAULT_PORT = 8080
 METRICS_PREFIX = "agentgpt-metrics"  # training.METRIC_DEFINITIONS match these lines
+# Hyperparameters the entrypoint reads for itself; every other one is a trainer setting.
+JOB_KEYS = ("env", "hosts", "listen", "min_hosts", "wait_timeout", "num_hosts", "transport", "tunnel", "agent_rows")
 METRIC_NAMES = ("global_step", "episode_return", "steps_per_second", "episode_length", "update")
 MODEL_FILES = ("checkpoint.pt", "metrics.jsonl", "metrics.csv")
 
@@ -45,8 +48,6 @@ def metrics_line(metrics: dict[str, Any]) -> str:
 
 def read_hyperparameters(base: Path) -> tuple[dict[str, str], dict[str, str]]:
     """(job settings, trainer settings) from hyperparameters.json; a missing file means none."""
-    from .training import JOB_KEYS
-
     path = base / "input" / "config" / "hyperparameters.json"
     values = json.loads(path.read_text()) if path.exists() else {}
     if not isinstance(values, dict):

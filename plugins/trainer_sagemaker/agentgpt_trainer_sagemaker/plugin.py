@@ -14,7 +14,7 @@ def register_trainers(register):
 
 @hookimpl
 def register_transports(register):
-    from .runtime import SageMakerTransport
+    from .transport import SageMakerTransport
 
     register(SageMakerTransport())
 

@@ -8,7 +8,7 @@ error class the server raised. Each client names its own session in SageMaker's
 custom-attributes header, so two games on one endpoint never share agent ids.
 
 ``GPTAPI.connect("sagemaker://NAME")`` reaches the same client through the ``sagemaker``
-transport registered here. Pointing ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` (or ``endpoint_url``) at a local
+transport (transport.py). Pointing ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` (or ``endpoint_url``) at a local
 ``agentgpt serve`` runs this very code against the local server, which answers the
 runtime's ``POST /endpoints/NAME/invocations``.
 """
@@ -18,15 +18,14 @@ from __future__ import annotations
 import json
 import uuid
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import botocore.exceptions
 
-from agentgpt_core.kinds import Transport, TransportClient, Unsupported
+from agentgpt_core.kinds import TransportClient
 from agentgpt_core.protocol.codecs import codec_for_content_type, get_codec
-from agentgpt_core.protocol.errors import InvalidArgument, ProtocolError, TransportError, UnknownMethod, error_from_dict
+from agentgpt_core.protocol.errors import ProtocolError, TransportError, UnknownMethod, error_from_dict
 
-from .aws import Aws, SageMakerError, client_config, describe
+from .aws import Aws, client_config, describe
 
 INVOCATIONS = "invocations"
 
@@ -76,27 +75,3 @@ def _protocol_error(exc: botocore.exceptions.ClientError) -> ProtocolError:
             pass
     return TransportError(describe(exc))
 
-
-class SageMakerTransport(Transport):
-    """``sagemaker://ENDPOINT[?region=REGION]``: ``GPTAPI.connect`` reaches an endpoint through InvokeEndpoint.
-
-    Client side only: SageMaker runs the server (``agentgpt serve --sagemaker`` deploys it).
-    No API key: IAM signs each call.
-    """
-
-    name = "sagemaker"
-    schemes = ("sagemaker",)
-
-    def server(self, service: Any, *, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None, **options: Any):
-        raise Unsupported("sagemaker:// endpoints are served by SageMaker: deploy one with agentgpt serve --sagemaker")
-
-    def client(self, url: str, *, api_key: str | None = None, codec: str = "msgpack", timeout: float = 30.0) -> SageMakerRuntimeClient:
-        parts = urlsplit(url)
-        query = dict(parse_qsl(parts.query))
-        unknown = set(query) - {"region"}
-        if not parts.netloc or parts.path not in ("", "/") or unknown:
-            raise InvalidArgument(f"{url!r}: a SageMaker endpoint URL is sagemaker://ENDPOINT_NAME[?region=REGION]")
-        try:
-            return SageMakerRuntimeClient(parts.netloc, region=query.get("region"), codec=codec)
-        except SageMakerError as exc:
-            raise TransportError(str(exc)) from None

@@ -20,10 +20,9 @@ from typing import Any, Callable, Iterator, Mapping
 from .aws import Aws, SageMakerError, aws_errors
 from .config import SageMakerConfig
 
+from .container import JOB_KEYS, METRICS_PREFIX
+
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
-METRICS_PREFIX = "agentgpt-metrics"
-# Keys the container reads for itself; every other hyperparameter is a trainer setting.
-JOB_KEYS = ("env", "hosts", "listen", "min_hosts", "wait_timeout", "num_hosts", "transport", "tunnel", "agent_rows")
 METRIC_DEFINITIONS = [
     {"Name": "episode_return", "Regex": rf"{METRICS_PREFIX} .*\bepisode_return=(-?[0-9.eE+-]+)"},
     {"Name": "steps_per_second", "Regex": rf"{METRICS_PREFIX} .*\bsteps_per_second=([0-9.eE+-]+)"},

@@ -100,3 +100,23 @@ def test_a_failure_is_one_line_in_output_failure(tmp_path):
     assert result.returncode == 1
     reason = (base / "output" / "failure").read_text()
     assert reason == "ValueError: unknown hyperparameters: learning_rate\n"
+
+
+def test_the_entrypoint_and_the_plugins_registration_need_no_aws_sdk(tmp_path):
+    """The image installs this plugin without boto3 or the SageMaker SDK: training and loading
+    every plugin (as `agentgpt` does in the container) must not import them."""
+    base = _layout(tmp_path, {**TINY, "max_steps": "64"})
+    script = (
+        "import sys\n"
+        "for name in ('boto3', 'botocore', 'sagemaker', 's3transfer'):\n"
+        "    sys.modules[name] = None  # any import of them raises ImportError\n"
+        "from agentgpt_core.plugins import get_plugin_manager\n"
+        "manager = get_plugin_manager()\n"
+        "assert 'sagemaker' in manager.names('trainers') and 'sagemaker' in manager.names('transports')\n"
+        "from agentgpt_trainer_sagemaker.container import main\n"
+        "sys.exit(main(['train']))\n"
+    )
+    env = {**os.environ, "AGENTGPT_SAGEMAKER_ROOT": str(base), "OMP_NUM_THREADS": "1", "AGENTGPT_LOAD_PLUGINS": "http,ws,sagemaker"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (base / "model" / "checkpoint.pt").exists()
