@@ -10,7 +10,6 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 
 from test_training_job import _sent  # noqa: E402 (tests/ is on sys.path, conftest.py)
 

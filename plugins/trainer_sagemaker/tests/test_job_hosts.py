@@ -4,7 +4,6 @@ tunnel (``listen`` + ``tunnel``; the ``memory`` tunnel stands in for ngrok, same
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
