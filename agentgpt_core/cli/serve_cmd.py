@@ -2,6 +2,8 @@
 
 ``serve`` runs an ``InferenceService`` behind a transport plugin (HTTP by default, on
 port 8080 as SageMaker's inference contract asks: ``GET /ping``, ``POST /invocations``).
+``serve --sagemaker`` deploys instead: a real-time endpoint made by the ``sagemaker``
+trainer plugin, for the policy given (or the newest job's), or one reused by name.
 ``export`` writes the policy as an ONNX graph a game can embed.
 """
 
@@ -20,7 +22,7 @@ from .extras import needs_extra
 
 
 @click.command()
-@click.option("--policy", type=click.Path(exists=True, path_type=Path), required=True, help="Run directory or checkpoint.")
+@click.option("--policy", type=click.Path(exists=True, path_type=Path), default=None, help="Run directory or checkpoint (required unless --sagemaker).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (non-loopback needs an API key).")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port to bind (0 picks a free one).")
 @click.option("--transport", default="http", show_default=True, help="Transport plugin: http (SageMaker-compatible) or ws.")
@@ -34,12 +36,34 @@ from .extras import needs_extra
 @click.option("--seed", default=None, type=int, help="Seed for sampled and random (control value) actions.")
 @click.option("--option", "-o", "transport_options", multiple=True, metavar="KEY=VALUE",
               help="A transport-specific setting, as for launch (e.g. -o inline_budget_s=0 for http). Repeatable.")
-def serve(policy: Path, host: str, port: int, transport: str, api_key: str | None, max_agents: int, agent_ttl: float,
-          batch_window_ms: float, control_value: float, threads: int, seed: int | None, transport_options: tuple[str, ...]) -> None:
+@click.option("--sagemaker", is_flag=True, help="Deploy to a SageMaker real-time endpoint instead (the sagemaker plugin).")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="With --sagemaker: its settings file (TOML or YAML).")
+@click.option("--endpoint", default=None, metavar="NAME", help="With --sagemaker: reuse this endpoint if it exists, else create it under this name.")
+@click.option("--model-data", default=None, metavar="S3_URI", help="With --sagemaker: the policy's model.tar.gz in S3 (default: --policy uploaded, or the newest job's).")
+@click.option("--job", "job_name", default=None, metavar="NAME", help="With --sagemaker: serve this training job's policy.")
+def serve(policy: Path | None, host: str, port: int, transport: str, api_key: str | None, max_agents: int, agent_ttl: float,
+          batch_window_ms: float, control_value: float, threads: int, seed: int | None, transport_options: tuple[str, ...],
+          sagemaker: bool = False, config: Path | None = None, endpoint: str | None = None, model_data: str | None = None,
+          job_name: str | None = None) -> None:
     """Serve a trained policy for real-time decisions until interrupted (Ctrl-C).
 
     Prints ``AGENTGPT_URL=<url>`` once serving, so scripts can read where to connect.
+    With ``--sagemaker`` it prints ``AGENTGPT_ENDPOINT=<name>`` once the endpoint is InService, and returns.
     """
+    if sagemaker:
+        try:
+            backend = get_plugin_manager().get("trainers", "sagemaker")
+        except PluginNotFound as exc:
+            raise click.UsageError(f"--sagemaker needs the sagemaker plugin (pip install agentgpt-trainer-sagemaker): {exc}") from exc
+        name = backend.deploy(config=config, endpoint=endpoint, policy=policy, options={"model_data": model_data, "job": job_name},
+                              echo=lambda line: click.echo(line, err=True))
+        click.echo(f"AGENTGPT_ENDPOINT={name}")
+        return
+    if policy is None:
+        raise click.UsageError("Missing option '--policy' (a run directory or checkpoint to serve).")
+    for flag, value in (("--config", config), ("--endpoint", endpoint), ("--model-data", model_data), ("--job", job_name)):
+        if value is not None:
+            raise click.UsageError(f"{flag} goes with --sagemaker")
     import torch
 
     from ..serve import InferenceService

@@ -75,7 +75,8 @@ def open_training_envs(stack: ExitStack, spec: EnvSpec, num_envs: int, *, hosts:
 @click.option("--transport", default="http", show_default=True, help="Transport for local hosts.")
 @click.option("--api-key", envvar="AGENTGPT_API_KEY", default=None, help="Key for the env hosts [env: AGENTGPT_API_KEY].")
 @click.option("--agent-rows", type=int, default=None, help="Multi-agent envs: batch rows per env, one per agent slot (default: the env's initial agents).")
-@click.option("--backend", default="local", show_default=True, help="Trainer backend plugin.")
+@click.option("--backend", "--trainer", "backend", default="local", show_default=True, help="Trainer backend plugin (local, or e.g. sagemaker: a cloud job).")
+@click.option("--wait/--no-wait", default=True, help="Remote trainers: follow the job to its end (default), or return once it started.")
 @click.option("--algorithm", type=click.Choice(["ppo", "offpolicy"]), default=None, help="Learner (default: the config's algorithm, ppo).")
 @click.option("--eval-episodes", type=int, default=20, show_default=True, help="Episodes to evaluate the final policy on (0 to skip).")
 @click.option("--progress/--no-progress", default=True, help="Show the live progress bar.")
@@ -83,7 +84,7 @@ def open_training_envs(stack: ExitStack, spec: EnvSpec, num_envs: int, *, hosts:
 def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, config: Path | None, seed: int | None, resume: bool,
           hosts: tuple[str, ...], listen: str | None, min_hosts: int, wait_timeout: float, num_hosts: int, transport: str, api_key: str | None, agent_rows: int | None,
           backend: str, eval_episodes: int, progress: bool, tunnel: str | None, tunnel_server: str | None,
-          tunnel_options: tuple[str, ...], algorithm: str | None = None) -> None:
+          tunnel_options: tuple[str, ...], algorithm: str | None = None, wait: bool = True) -> None:
     """Train the GPT actor-critic policy on remote (or local) simulators.
 
     With ``--listen ws://127.0.0.1:PORT --tunnel NAME`` the gateway gets a public
@@ -94,8 +95,16 @@ def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, conf
 
     spec = _env_spec(env)
     overrides = {k: v for k, v in {"num_envs": num_envs, "max_steps": max_steps, "seed": seed, "algorithm": algorithm}.items() if v is not None}
-    hp = load_hyperparameters(config, overrides)
     trainer = get_plugin_manager().get("trainers", backend)
+    if trainer.remote:  # a cloud job: it opens the envs (--hosts, --listen/--tunnel) where it runs
+        if resume:
+            raise click.UsageError(f"--resume continues a run in --out; the {backend} trainer's jobs resume from their own checkpoints")
+        job = {"hosts": hosts, "listen": listen, "min_hosts": min_hosts if listen else None, "wait_timeout": wait_timeout if listen else None,
+               "num_hosts": num_hosts if not hosts and not listen else None, "transport": transport, "tunnel": tunnel, "agent_rows": agent_rows,
+               "api_key": api_key}
+        click.echo(trainer.submit(str(spec), config=config, settings=overrides, job=job, wait=wait, echo=lambda line: click.echo(line, err=True)))
+        return
+    hp = load_hyperparameters(config, overrides)
     opener = _gateway_tunnel(tunnel, listen, api_key=api_key, server=tunnel_server, options=tunnel_options)
     if hosts or listen:
         _show_host_events()

@@ -13,11 +13,21 @@ request's codec when Accept is absent or ``*/*``). ``X-AgentGPT-Session`` names 
 service session ("default" when absent, so the seeds' make-then-reset works).
 Failures are answered, never raised into uvicorn: ``{"error": {"code", "message"}}``
 with the error's HTTP status, in the codec the caller accepts.
+
+``POST /endpoints/NAME/invocations`` is the SageMaker runtime's path (InvokeEndpoint): the
+same ``invocations`` call, answered as SageMaker's front end answers it (a failure is a
+424 ``ModelError`` carrying the container's status and body), so a boto3
+``sagemaker-runtime`` client whose endpoint URL points here behaves as against an
+endpoint. There and on ``/invocations``, the session may also come from SageMaker's
+``X-Amzn-SageMaker-Custom-Attributes: session=ID`` header, the one header SageMaker
+passes to the container.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
@@ -51,6 +61,9 @@ SESSION_HEADER = "X-AgentGPT-Session"
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 OPEN_METHODS = frozenset({Method.PING})  # answered without an API key: health checks carry none
 TITLE = "AgentGPT Remote Gymnasium"
+RUNTIME_PATH = re.compile(r"^/endpoints/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}/invocations$")
+CUSTOM_ATTRIBUTES = b"x-amzn-sagemaker-custom-attributes"
+INVOCATIONS = "invocations"  # the inference service's one call (agentgpt_core/serve/client.py)
 
 logger = logging.getLogger(__name__)
 
@@ -87,12 +100,16 @@ class ProtocolApp:
         methods = dispatcher.service.methods
         self._routes = {("POST", f"/{m}"): (m, False) for m in methods}
         self._routes.update({("GET", f"/{m}"): (m, True) for m in GET_METHODS if m in methods})
+        self._runtime = INVOCATIONS in methods
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         route = None
         if scope["type"] == "http":
             path, root = scope["path"], scope.get("root_path", "")
-            route = self._routes.get((scope["method"], path[len(root):] if root and path.startswith(root) else path))
+            path = path[len(root):] if root and path.startswith(root) else path
+            route = self._routes.get((scope["method"], path))
+            if route is None and self._runtime and scope["method"] == "POST" and RUNTIME_PATH.match(path):
+                route = (INVOCATIONS, False, True)
         if route is None:
             await self.docs(scope, receive, send)
             return
@@ -109,7 +126,7 @@ class ProtocolApp:
         )
         await send({"type": "http.response.body", "body": body})
 
-    async def _answer(self, scope: dict, receive: Any, method: str, from_query: bool) -> tuple[int, bytes, bytes]:
+    async def _answer(self, scope: dict, receive: Any, method: str, from_query: bool, runtime: bool = False) -> tuple[int, bytes, bytes]:
         headers = _headers(scope)
         codec_in = codec_for_content_type(headers.get(b"content-type", b"").decode("latin-1"))
         codec_out = codec_for_content_type(headers.get(b"accept", b"").decode("latin-1"), default=codec_in)
@@ -120,7 +137,7 @@ class ProtocolApp:
                 params: Any = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
             else:
                 params = codec_in.decode(await self._read_body(headers, receive))
-            session = headers.get(b"x-agentgpt-session", b"").decode("latin-1") or DEFAULT_SESSION
+            session = headers.get(b"x-agentgpt-session", b"").decode("latin-1") or _custom_session(headers) or DEFAULT_SESSION
             result = await self.dispatcher.call(method, params, session)
             try:
                 body = codec_out.encode(result)
@@ -129,6 +146,8 @@ class ProtocolApp:
             return 200, body, codec_out.content_type.encode()
         except ProtocolError as exc:
             release_frames(exc)  # frees the refused request now, not at the next full GC (security.md)
+            if runtime:
+                return _model_error(http_status(exc), exc.to_dict())
             return http_status(exc), encode_error(exc.to_dict(), codec_out), codec_out.content_type.encode()
         except _ClientGone:
             raise
@@ -136,6 +155,8 @@ class ProtocolApp:
             logger.exception("unexpected error answering %s", method)
             release_frames(exc)
             error = ProtocolError(f"the host failed answering {method}: {type(exc).__name__}: {exc}")
+            if runtime:
+                return _model_error(500, error.to_dict())
             return 500, encode_error(error.to_dict(), codec_out), codec_out.content_type.encode()
 
     def _authorize(self, header: bytes) -> None:
@@ -176,6 +197,25 @@ class ProtocolApp:
 def encode_error(error: dict, codec: Codec) -> bytes:
     """The protocol's error body ``{"error": {"code", "message"}}``."""
     return codec.encode({"error": error})
+
+
+def _custom_session(headers: dict[bytes, bytes]) -> str:
+    """``session=ID`` from SageMaker's custom-attributes header ("" when absent)."""
+    for item in headers.get(CUSTOM_ATTRIBUTES, b"").decode("latin-1").split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "session":
+            return value.strip()
+    return ""
+
+
+def _model_error(status: int, error: dict) -> tuple[int, bytes, bytes]:
+    """A failure as SageMaker's runtime reports a container's: 424 ``ModelError`` with the
+    container's status and JSON body (botocore raises it as ``ModelError``)."""
+    original = json.dumps({"error": error})
+    body = {"ErrorCode": "CLIENT_ERROR_FROM_MODEL" if status < 500 else "SERVER_ERROR_FROM_MODEL",
+            "Message": f"Received {'client' if status < 500 else 'server'} error ({status}) from primary with message \"{original}\".",
+            "OriginalStatusCode": status, "OriginalMessage": original, "__type": "ModelError"}
+    return 424, json.dumps(body).encode(), b"application/json"
 
 
 def _headers(scope: dict) -> dict[bytes, bytes]:
