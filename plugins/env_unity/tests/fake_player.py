@@ -40,10 +40,12 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import struct
 import sys
 import uuid
 
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # a player logs to its own file, not the host's terminal
 import grpc
 import numpy as np
 from mlagents_envs.communicator_objects.agent_info_pb2 import AgentInfoProto
