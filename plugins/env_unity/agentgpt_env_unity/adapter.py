@@ -15,8 +15,9 @@ from typing import Any
 from agentgpt_core.envs.served_agents import ParallelEnvs
 from agentgpt_core.hookspecs import hookimpl
 from agentgpt_core.kinds import EnvAdapter
+from agentgpt_core.protocol.errors import InvalidArgument
 
-from .behaviour import UnityBehaviourEnv
+from .behaviour import UnityBehaviourEnv, pick_behaviour
 from .launch import apply_side_channels, open_unity, release_worker, stop, take_worker
 from .settings import UnitySettings
 
@@ -33,11 +34,23 @@ class UnityAdapter(EnvAdapter):
     def prepare(self, target: str) -> None:
         settings = UnitySettings.parse(target)
         with self._lock:
-            if target not in self._warm:
-                self._warm[target] = self._start(settings)
+            if target in self._warm:
+                return
+            started = self._start(settings)
+            try:  # a behaviour the build lacks fails now too, not at the first make
+                pick_behaviour(list(started[0].behavior_specs), settings.behaviour)
+            except BaseException:
+                stop(started[0])
+                release_worker(started[3])
+                raise
+            self._warm[target] = started
 
     def make(self, target: str, **kwargs: Any) -> UnityBehaviourEnv:
-        settings = UnitySettings.parse(target).with_options(kwargs)
+        settings = UnitySettings.parse(target)
+        try:
+            settings = settings.with_options(kwargs)  # a remote caller's kwargs: runtime settings only
+        except ValueError as exc:
+            raise InvalidArgument(str(exc)) from None
         with self._lock:
             warm = self._warm.pop(target, None)
         unity, engine, parameters, worker = warm if warm is not None else self._start(settings)

@@ -31,7 +31,8 @@ The game (small, but with every case a real build produces):
 - ``Walker?team=0``: one agent (id 5), vector sensor ``pose`` (3 floats), two continuous
   actions, a decision every second academy step (decision period 2), episodes of 5 decisions.
 
-Side channels: the engine configuration (time scale, quality level, ...) and environment
+Environment parameters: ``agents`` (seekers per round) and ``log_actions`` (1: log every
+seeker action received, for tests). Side channels: the engine configuration (time scale, quality level, ...) and environment
 parameters it receives are written to the ``-logFile`` (one ``key=value`` line each), as a
 Unity player logs them, so tests can read what arrived.
 """
@@ -103,7 +104,10 @@ class Game:
         self.walker_asks, self.walker_ended = True, False
         self.academy_step = 0
 
-    def step(self, seeker_actions: list, walker_actions: list) -> None:
+    def step(self, seeker_actions: list, walker_actions: list, log) -> None:
+        if self.parameters.get("log_actions"):  # for tests: what arrived, exactly as the build reads it
+            for agent, action in zip(self.asking, seeker_actions):
+                log(f"action {agent.id} {list(action.continuous_actions)} {list(action.discrete_actions)}")
         if not self.seekers and self.round_step >= ROUND_STEPS:  # a build starts its next round itself
             self.reset()
             return
@@ -269,7 +273,7 @@ def main(argv: list[str]) -> int:
         if rl_input.command == RESET:
             game.reset()
         elif rl_input.command == STEP:
-            game.step(list(rl_input.agent_actions[SEEKER].value), list(rl_input.agent_actions[WALKER].value))
+            game.step(list(rl_input.agent_actions[SEEKER].value), list(rl_input.agent_actions[WALKER].value), log)
         message = UnityMessageProto()
         game.output(message)
         answer = send(message)
