@@ -14,6 +14,7 @@ import atexit
 import os
 import subprocess
 import threading
+import time
 from typing import Any
 
 from mlagents_envs.environment import UnityEnvironment
@@ -22,6 +23,7 @@ from mlagents_envs.exception import (
     UnityTimeOutException,
     UnityWorkerInUseException,
 )
+from mlagents_envs.rpc_communicator import RpcCommunicator
 from mlagents_envs.side_channel.engine_configuration_channel import EngineConfigurationChannel
 from mlagents_envs.side_channel.environment_parameters_channel import EnvironmentParametersChannel
 
@@ -34,8 +36,29 @@ class UnityStartError(EnvStartError):
     """The build could not start or connect; the message is one line that names the fix."""
 
 
+class _Communicator(RpcCommunicator):
+    """ML-Agents' communicator, checking on the build every 0.1 s while it waits.
+
+    The original checks every ``timeout / 10`` s (6 s at the default 60 s, and in a busy
+    loop below 10 s), so a build that dies at once was reported only seconds later.
+    """
+
+    def poll_for_timeout(self, poll_callback: Any = None) -> None:
+        deadline = time.monotonic() + self.timeout_wait
+        while time.monotonic() < deadline:
+            if self.unity_to_external.parent_conn.poll(0.1):
+                return
+            if poll_callback:
+                poll_callback()
+        raise UnityTimeOutException("The Unity environment took too long to respond.")  # caught by open_unity
+
+
 class ManagedUnity(UnityEnvironment):
     """``UnityEnvironment`` that leaves no gRPC server or process behind, whatever fails."""
+
+    @staticmethod
+    def _get_communicator(worker_id: int, base_port: int, timeout_wait: int) -> RpcCommunicator:
+        return _Communicator(worker_id, base_port, timeout_wait)
 
     def __init__(self, **kwargs: Any):
         try:

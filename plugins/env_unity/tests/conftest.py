@@ -18,7 +18,6 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # --import-mode=importlib: let the tests import unity_helpers
     sys.path.insert(0, str(HERE))
 os.environ.setdefault("AGENTGPT_FAKE_PLAYER_PYTHON", sys.executable)  # the players need this venv's mlagents-envs
-os.environ["AGENTGPT_LOAD_PLUGINS"] = "http,ws,unity"
 
 
 @pytest.fixture
