@@ -1,7 +1,7 @@
 """Start a build (or wait for the Editor) through ML-Agents' own ``UnityEnvironment``, cleanly.
 
-ML-Agents does the launching and the gRPC server; this module adds what a host needs on
-top: each failure as one sentence that says what to do (``UnityStartError``), and nothing
+ML-Agents does the launching and the gRPC server (here on loopback only); this module adds
+what a host needs on top: each failure as one sentence that says what to do (``UnityStartError``), and nothing
 left behind when the start fails. ``UnityEnvironment`` kills a build that times out but
 does not reap it, and when the build dies before connecting it neither stops its gRPC
 server (the port stays taken until the process exits) nor the build; ``ManagedUnity``
@@ -15,15 +15,18 @@ import os
 import subprocess
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import grpc
+from mlagents_envs.communicator_objects.unity_to_external_pb2_grpc import add_UnityToExternalProtoServicer_to_server
 from mlagents_envs.environment import UnityEnvironment
 from mlagents_envs.exception import (
     UnityEnvironmentException,
     UnityTimeOutException,
     UnityWorkerInUseException,
 )
-from mlagents_envs.rpc_communicator import RpcCommunicator
+from mlagents_envs.rpc_communicator import RpcCommunicator, UnityToExternalServicerImplementation
 from mlagents_envs.side_channel.engine_configuration_channel import EngineConfigurationChannel
 from mlagents_envs.side_channel.environment_parameters_channel import EnvironmentParametersChannel
 
@@ -37,11 +40,26 @@ class UnityStartError(EnvStartError):
 
 
 class _Communicator(RpcCommunicator):
-    """ML-Agents' communicator, checking on the build every 0.1 s while it waits.
+    """ML-Agents' communicator, on loopback only, checking on the build every 0.1 s while it waits.
 
-    The original checks every ``timeout / 10`` s (6 s at the default 60 s, and in a busy
-    loop below 10 s), so a build that dies at once was reported only seconds later.
+    ML-Agents' own server listens on every interface with no authentication (for builds in
+    other containers); a host here runs its builds on its own machine, so nothing off the
+    machine may drive them. And the original checks on the build every ``timeout / 10`` s
+    (6 s at the default 60 s, a busy loop below 10 s): a build that died at once was
+    reported seconds later.
     """
+
+    def create_server(self) -> None:
+        self.check_port(self.port)
+        try:
+            self.server = grpc.server(thread_pool=ThreadPoolExecutor(max_workers=10), options=(("grpc.so_reuseport", 1),))
+            self.unity_to_external = UnityToExternalServicerImplementation()
+            add_UnityToExternalProtoServicer_to_server(self.unity_to_external, self.server)
+            self.server.add_insecure_port(f"localhost:{self.port}")  # 127.0.0.1 and ::1, as the C# client dials
+            self.server.start()
+            self.is_open = True
+        except Exception:
+            raise UnityWorkerInUseException(self.worker_id) from None
 
     def poll_for_timeout(self, poll_callback: Any = None) -> None:
         deadline = time.monotonic() + self.timeout_wait
