@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import os
 import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -125,6 +126,8 @@ def open_unity(settings: UnitySettings, worker_id: int) -> tuple[ManagedUnity, E
     port = (settings.base_port if settings.base_port is not None
             else UnityEnvironment.DEFAULT_EDITOR_PORT if settings.is_editor
             else UnityEnvironment.BASE_ENVIRONMENT_PORT) + worker_id  # fmt: skip
+    if settings.is_editor:  # the one start that needs a person: say so where they look
+        print(f"waiting up to {settings.timeout} s for the Unity Editor on port {port}: press Play", file=sys.stderr, flush=True)
     try:
         env = ManagedUnity(file_name=path, worker_id=worker_id, base_port=settings.base_port, seed=settings.seed,
                            no_graphics=not settings.graphics, timeout_wait=settings.timeout,

@@ -55,7 +55,8 @@ def test_spaces_are_named_sensors_and_mixed_actions(seeker):
 def test_a_round_on_the_wire_joins_leaves_ends_and_restarts_in_stable_slots(seeker, tmp_path):
     made = seeker.handle("make", {"env_name": "seeker"})
     first = made["agents"]
-    answer = seeker.handle("reset", {})
+    action_space = space_from_dict(made["action_space"])
+    answer = wire(seeker.handle("reset", {}))
     history = []
     rng = np.random.default_rng(0)
     sent = []
@@ -67,8 +68,12 @@ def test_a_round_on_the_wire_joins_leaves_ends_and_restarts_in_stable_slots(seek
                 continue
             mask = answer["info"][slot]["action_mask"]
             assert [len(m) for m in mask] == [3, 2]
-            allowed = [int(i) for i in np.flatnonzero(mask[1])]
-            action.append([[float(np.float32(rng.uniform(-1, 1)))], [int(rng.integers(3)), allowed[-1]]])
+            goal = int(np.argmax(observation["target"][:3]))
+            assert list(mask[1]) == ([1, 0] if goal == 2 else [1, 1])  # the build forbids option 1 at goal 2
+            # Gymnasium's own masked sampling honours it as given (1 = allowed)
+            sampled = action_space.sample(mask=(None, tuple(np.asarray(m, dtype=np.int8) for m in mask)))
+            assert mask[1][int(sampled[1][1])] == 1
+            action.append([[float(np.float32(rng.uniform(-1, 1)))], [int(rng.integers(3)), int(sampled[1][1])]])
         sent.append(action)
         answer = wire(seeker.handle("step", {"action": action}))
         history.append(answer)
