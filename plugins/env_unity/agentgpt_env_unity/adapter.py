@@ -9,6 +9,7 @@ worker id (port ``base_port + worker id``).
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
@@ -37,12 +38,17 @@ class UnityAdapter(EnvAdapter):
             if target in self._warm:
                 return
             started = self._start(settings)
+            names = list(started[0].behavior_specs)
             try:  # a behaviour the build lacks fails now too, not at the first make
-                pick_behaviour(list(started[0].behavior_specs), settings.behaviour)
+                chosen = pick_behaviour(names, settings.behaviour)
             except BaseException:
                 stop(started[0])
                 release_worker(started[3])
                 raise
+            if settings.behaviour is None and len(names) > 1:
+                others = ", ".join(repr(n) for n in sorted(names) if n != chosen)
+                print(f"{settings.describe()} has several behaviours: serving {chosen!r} (not {others}); "
+                      "choose one with unity:PATH?behaviour=NAME", file=sys.stderr, flush=True)
             self._warm[target] = started
 
     def make(self, target: str, **kwargs: Any) -> UnityBehaviourEnv:

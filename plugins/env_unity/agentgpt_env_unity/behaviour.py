@@ -5,8 +5,8 @@ slots, a slot never changes hands mid-episode, ``agents`` announces growth) and 
 actions per agent (``agentgpt_core/envs/served_agents.py``); the adapter only has to say
 what ML-Agents reports, in ids.
 
-- **One env per behaviour.** Each env serves one behaviour of its own build process; the
-  build's other behaviours get ML-Agents' empty (zero) action, exactly what
+- **One env per behaviour.** Each env serves one behaviour of its own build process (the one
+  ``?behaviour=NAME`` names; without it, the first by name); the build's other behaviours get ML-Agents' empty (zero) action, exactly what
   ``UnityEnvironment.step`` sends for a behaviour nobody set actions for. To train two
   behaviours, run a host (and a trainer) per behaviour.
 - **Agent ids** are Unity's ints. ``possible_agents`` are the agents that asked for a
@@ -155,12 +155,13 @@ class UnityBehaviourEnv:
 
 
 def pick_behaviour(names: list[str], wanted: str | None) -> str:
-    """The behaviour ``wanted`` names (exactly, or without its ``?team=N`` suffix); the only one if None."""
+    """The behaviour ``wanted`` names (exactly, or without its ``?team=N`` suffix); with None, the only
+    one, or the first by name when the build has several (``prepare`` says which, on stderr)."""
     listed = ", ".join(repr(n) for n in sorted(names)) or "none"
+    if not names:
+        raise UnityStartError("the build reported no behaviour: no agent asked for a decision at start")
     if wanted is None:
-        if len(names) == 1:
-            return names[0]
-        raise UnityStartError(f"the build has behaviours {listed}: serve one per env with unity:PATH?behaviour=NAME")
+        return sorted(names)[0]
     matches = [n for n in names if n == wanted] or [n for n in names if n.split("?", 1)[0] == wanted]
     if len(matches) != 1:
         raise UnityStartError(f"behaviour {wanted!r} is not one of the build's behaviours: {listed}")

@@ -126,10 +126,16 @@ def test_each_behaviour_is_its_own_env_and_walker_skips_steps_without_a_decision
         adapter.close()
 
 
-def test_a_build_with_two_behaviours_needs_one_named_when_the_host_starts(build, tmp_path):
-    with pytest.raises(EnvStartError, match=r"behaviours 'Seeker\?team=0', 'Walker\?team=0'.*behaviour=NAME"):
-        service_for(f"unity:{build}?base_port={free_port()}")
-    with pytest.raises(EnvStartError, match="'Runner' is not one of"):
+def test_without_a_behaviour_the_first_by_name_is_served_and_an_unknown_one_stops_the_host(build, tmp_path, capsys):
+    service, adapter = service_for(f"unity:{build}?base_port={free_port()}")
+    try:
+        assert "serving 'Seeker?team=0' (not 'Walker?team=0')" in capsys.readouterr().err
+        made = service.handle("make", {"env_name": service.offers()[0]})  # the spec's own name: PATH?settings
+        assert space_from_dict(made["action_space"]).spaces[1] == spaces.MultiDiscrete([3, 2])
+    finally:
+        service.close()
+        adapter.close()
+    with pytest.raises(EnvStartError, match=r"'Runner' is not one of the build's behaviours: 'Seeker\?team=0', 'Walker\?team=0'"):
         service_for(f"x=unity:{build}?base_port={free_port()}&behaviour=Runner")
     assert leftover_processes(str(tmp_path)) == []
 

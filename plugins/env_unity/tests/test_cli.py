@@ -47,18 +47,21 @@ def stop_host(host: subprocess.Popen) -> int:
 
 @pytest.mark.timeout(280)
 def test_a_dial_out_unity_host_trains_one_behaviour_under_train_listen(build, tmp_path):
+    # the issue's own command, `launch --transport ws --connect ... --env unity:PATH`: no alias, no
+    # behaviour named (the double has two: the first by name, Seeker, is served); the settings after
+    # `?` keep this test on its own ports and log folder
     port, base = free_port(), free_port(2)
+    target = f"{build}?base_port={base}&time_scale=20&log_folder={tmp_path}"
     (tmp_path / "small.toml").write_text(SMALL)
     trainer = subprocess.Popen(
-        [TRAINER, "train", "--listen", f"ws://127.0.0.1:{port}", "--env", "seeker", "--num-envs", "2",
+        [TRAINER, "train", "--listen", f"ws://127.0.0.1:{port}", "--env", target, "--num-envs", "2",
          "--agent-rows", "4", "--max-steps", "4000", "--config", str(tmp_path / "small.toml"),
          "--out", str(tmp_path / "run"), "--no-progress", "--eval-episodes", "0", "--wait-timeout", "120"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint,
         env={**os.environ, "AGENTGPT_LOAD_PLUGINS": "http,ws"},
     )
     time.sleep(1.0)
-    spec = f"seeker=unity:{build}?behaviour=Seeker&base_port={base}&time_scale=20&log_folder={tmp_path}"
-    host = launch(spec, f"ws://127.0.0.1:{port}", 2, tmp_path)
+    host = launch(f"unity:{target}", f"ws://127.0.0.1:{port}", 2, tmp_path)
     try:
         out, err = trainer.communicate(timeout=240)
     finally:
@@ -66,7 +69,9 @@ def test_a_dial_out_unity_host_trains_one_behaviour_under_train_listen(build, tm
             trainer.kill()
         code = stop_host(host)
     assert trainer.returncode == 0, err[-3000:]
-    assert "trained" in out and code == 0, (tmp_path / "host.err").read_text()[-2000:]
+    host_err = (tmp_path / "host.err").read_text()
+    assert "trained" in out and code == 0, host_err[-2000:]
+    assert "serving 'Seeker?team=0' (not 'Walker?team=0')" in host_err
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["global_step"] >= 2000 and rows[-1]["episodes"] > 100
     # 2 builds x 4 rows: 2 seekers per round, a third joins, the first leaves, so 2-3 of 4 rows live per build
@@ -152,7 +157,7 @@ def test_launch_stops_with_one_line_and_leaves_no_process(case, build, tmp_path)
     elif case == "silent":
         spec, expect = f"unity:{_script(tmp_path / 'Silent', 'exec sleep 600')}?base_port={port}&timeout=2", "did not connect within 2 s"
     else:
-        spec, expect = f"unity:{build}?base_port={port}", "serve one per env with unity:PATH?behaviour=NAME"
+        spec, expect = f"unity:{build}?base_port={port}&behaviour=Runner", "'Runner' is not one of the build's behaviours"
     try:
         done = subprocess.run([AGENTGPT, "launch", "--transport", "ws", "--connect", "ws://127.0.0.1:9", "--env", spec],
                               capture_output=True, text=True, timeout=60, preexec_fn=_default_sigint)
