@@ -2,5 +2,5 @@
 
 import os
 
-os.environ.setdefault("AGENTGPT_LOAD_PLUGINS", "http,ws,ngrok,ec2,sagemaker")
+os.environ.setdefault("AGENTGPT_LOAD_PLUGINS", "http,ws,ngrok,ec2,sagemaker,unity")
 os.environ.setdefault("MPLBACKEND", "Agg")

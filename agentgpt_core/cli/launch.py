@@ -7,7 +7,7 @@ from contextlib import ExitStack
 import click
 
 from ..envs import EnvService, EnvSpec
-from ..kinds import Unsupported
+from ..kinds import EnvStartError, Unsupported
 from ..plugins import PluginNotFound, get_plugin_manager
 from ..protocol.errors import ProtocolError
 from ..security import require_key_off_loopback
@@ -80,6 +80,8 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
         service = EnvService(specs, adapters=manager.env_adapters())
     except (PluginNotFound, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
+    except EnvStartError as exc:  # a simulator that cannot start (missing build, port in use): one line, exit 1
+        raise click.ClickException(str(exc)) from exc
     opener = resolve_tunnel(tunnel, api_key=api_key, server=tunnel_server, options=tunnel_options)
     options = parse_options(transport_options)
     try:

@@ -94,7 +94,7 @@ class EnvService(Service):
         self._handlers: dict[str, Callable[[dict, str], Any]] = {m: getattr(self, f"_{m}") for m in self.methods}
         self._sweeper = IdleSweeper(self, min(60.0, idle_timeout_s / 4)) if idle_timeout_s is not None else None
         for spec in parsed:  # fail at start-up, not at the first remote make
-            self._adapter(spec.adapter)
+            self._adapter(spec.adapter).prepare(spec.target)
 
     # -- entry point -----------------------------------------------------------
 

@@ -6,7 +6,7 @@ docs/plugins.md shows each interface in a few lines.
 """
 
 from .client import DeferredCall, TransportClient
-from .env_adapter import EnvAdapter
+from .env_adapter import EnvAdapter, EnvStartError
 from .gateway import Gateway, HostLink
 from .host import Host, HostError
 from .service import Service
@@ -17,6 +17,7 @@ from .tunnel import Tunnel, TunnelError
 __all__ = [
     "DeferredCall",
     "EnvAdapter",
+    "EnvStartError",
     "Gateway",
     "Host",
     "HostError",

@@ -14,10 +14,19 @@ import gymnasium as gym
 from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
 
 
+class EnvStartError(RuntimeError):
+    """The operator's env cannot start (a missing simulator build, a port in use): one line that says why."""
+
+
 class EnvAdapter(ABC):
     """Makes envs of one family from a target string."""
 
     name: str
+
+    def prepare(self, target: str) -> None:
+        """Check ``target`` when a host starts, so a broken one stops the host at once instead of
+        failing the first remote ``make``; raise ValueError (a bad spec) or EnvStartError. The
+        default checks nothing (a gym id is checked by its first make)."""
 
     @abstractmethod
     def make(self, target: str, **kwargs: Any) -> gym.Env:

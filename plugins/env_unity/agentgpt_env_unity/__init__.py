@@ -1,0 +1,1 @@
+"""Unity ML-Agents builds as AgentGPT envs (``--env unity:./Build``)."""
