@@ -9,13 +9,13 @@ skips the build altogether.
 
 from __future__ import annotations
 
-import base64
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import agentgpt_core
+from agentgpt_core import container_images
+from agentgpt_core.container_images import docker_errors_as
 
 from .aws import Aws, Ec2Error, describe
 
@@ -85,47 +85,25 @@ def build_context(packages: list[str] | None = None) -> Path:
     return context
 
 
-def _docker(*args: str, input: str | None = None, timeout: float = 1800) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(["docker", *args], input=input, capture_output=True, text=True, timeout=timeout)
-    except FileNotFoundError:
-        raise Ec2Error("no Docker engine: the `docker` command is not installed; install Docker, or pass --image URI") from None
-    except subprocess.TimeoutExpired:
-        raise Ec2Error(f"`docker {args[0]}` did not finish within {timeout:.0f}s") from None
+NO_ENGINE_HINT = "; install or start Docker, or pass --image URI"
 
 
 def check_docker_engine() -> None:
     """Raise Ec2Error unless a Docker engine answers: called before any AWS call."""
-    result = _docker("info", "--format", "{{.ServerVersion}}", timeout=30)
-    if result.returncode != 0:
-        why = (result.stderr.strip().splitlines() or ["no answer"])[-1]
-        raise Ec2Error(f"no Docker engine reachable to build the env-host image ({why}); start Docker, or pass --image URI")
+    with docker_errors_as(Ec2Error):
+        container_images.check_docker_engine(hint=NO_ENGINE_HINT)
 
 
 def ensure_repository(aws: Aws, name: str, tags: list[dict[str, str]]) -> str:
     """The ECR repository's URI, creating it (tagged) if missing. Kept by ``hosts down``: later runs reuse it."""
-    ecr = aws.client("ecr")
     try:
-        return ecr.describe_repositories(repositoryNames=[name])["repositories"][0]["repositoryUri"]
-    except ecr.exceptions.RepositoryNotFoundException:
-        pass
-    try:
-        return ecr.create_repository(repositoryName=name, tags=tags, imageScanningConfiguration={"scanOnPush": True})["repository"]["repositoryUri"]
+        return container_images.ecr_repository_uri(aws.client("ecr"), name, tags)
     except Exception as exc:  # botocore ClientError of any code
         raise Ec2Error(f"could not create ECR repository {name!r}: {describe(exc)}") from exc
 
 
 def build_and_push(aws: Aws, context: Path, image: str) -> None:
     """``docker build``, log in to ECR (password on stdin, never on a command line or in a log), ``docker push``."""
-    result = _docker("build", "--platform", "linux/amd64", "-t", image, str(context))
-    if result.returncode != 0:
-        raise Ec2Error(f"docker build failed: {(result.stderr.strip().splitlines() or ['?'])[-1]}")
-    auth = aws.client("ecr").get_authorization_token()["authorizationData"][0]
-    user, _, password = base64.b64decode(auth["authorizationToken"]).decode().partition(":")
-    registry = auth["proxyEndpoint"].removeprefix("https://")
-    result = _docker("login", "--username", user, "--password-stdin", registry, input=password)
-    if result.returncode != 0:
-        raise Ec2Error(f"docker login to {registry} failed: {(result.stderr.strip().splitlines() or ['?'])[-1]}")
-    result = _docker("push", image)
-    if result.returncode != 0:
-        raise Ec2Error(f"docker push {image} failed: {(result.stderr.strip().splitlines() or ['?'])[-1]}")
+    with docker_errors_as(Ec2Error):
+        container_images.run_docker("build", "--platform", "linux/amd64", "-t", image, str(context), hint=NO_ENGINE_HINT)
+        container_images.login_and_push(aws.client("ecr"), image)

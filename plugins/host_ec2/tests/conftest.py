@@ -7,14 +7,12 @@ from __future__ import annotations
 import os
 import stat
 import sys
-import urllib.request
 from pathlib import Path
 
 import boto3
 import pytest
-from click.testing import CliRunner
+from agentgpt_core.testing import in_process_cli, moto_server, point_aws_at_moto
 
-from agentgpt_core.plugins import get_plugin_manager, reset_plugin_manager
 
 REGION = "us-east-1"
 HERE = Path(__file__).parent
@@ -24,28 +22,14 @@ if str(HERE) not in sys.path:  # --import-mode=importlib: let the tests import e
 
 @pytest.fixture(scope="session")
 def moto_url():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture
 def aws(moto_url, monkeypatch, tmp_path):
     """Env for a test against moto; returns a boto3 session on it. State is reset first."""
-    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"), timeout=10).read()
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    point_aws_at_moto(monkeypatch, moto_url, tmp_path, REGION)
     monkeypatch.setenv("AGENTGPT_HOME", str(tmp_path / "agentgpt-home"))
     return boto3.session.Session(region_name=REGION)
 
@@ -88,14 +72,5 @@ sys.exit(1)
 def agentgpt(monkeypatch):
     """Run ``agentgpt ARGS`` in-process (the real click group with this plugin's commands)."""
     monkeypatch.setenv("AGENTGPT_LOAD_PLUGINS", "ws,http,ec2")
-    reset_plugin_manager()
-    from agentgpt_core.cli import cli
-
-    get_plugin_manager().add_commands(cli)
-    runner = CliRunner()
-
-    def run(*args: str):
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-
-    yield run
-    reset_plugin_manager()
+    with in_process_cli() as run:
+        yield run

@@ -15,11 +15,12 @@ whose Linux wheel bundles CUDA (it runs on CPU too, the image is a few GB larger
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import agentgpt_core
+from agentgpt_core import container_images
+from agentgpt_core.container_images import docker_errors_as
 
 BASE_IMAGE = "python:3.11-slim"
 TORCH = "torch==2.13.0"
@@ -81,22 +82,13 @@ def build_context(*, variant: str = "cpu", torch_index_url: str | None = None) -
     return context
 
 
-def docker(*args: str, input: str | None = None, timeout: float = 3600) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(["docker", *args], input=input, capture_output=True, text=True, timeout=timeout)
-    except FileNotFoundError:
-        raise ImageError("no Docker engine: the `docker` command is not installed (install Docker, "
-                         "or build on a machine that has it: `agentgpt image dockerfile` prints the Dockerfile)") from None
-    except subprocess.TimeoutExpired:
-        raise ImageError(f"`docker {args[0]}` did not finish within {timeout:.0f}s") from None
+NO_ENGINE_HINT = " (install or start Docker, or build on a machine that has it: `agentgpt image dockerfile` prints the Dockerfile)"
 
 
 def check_docker_engine() -> None:
     """Raise ImageError unless a Docker engine answers (before any build or AWS call)."""
-    result = docker("info", "--format", "{{.ServerVersion}}", timeout=30)
-    if result.returncode != 0:
-        why = (result.stderr.strip().splitlines() or ["no answer"])[-1]
-        raise ImageError(f"no Docker engine reachable ({why}); start Docker, or build elsewhere: `agentgpt image dockerfile` prints the Dockerfile")
+    with docker_errors_as(ImageError):
+        container_images.check_docker_engine(hint=NO_ENGINE_HINT)
 
 
 def build(tag: str, *, variant: str = "cpu", torch_index_url: str | None = None) -> None:
@@ -104,11 +96,10 @@ def build(tag: str, *, variant: str = "cpu", torch_index_url: str | None = None)
     check_docker_engine()
     context = build_context(variant=variant, torch_index_url=torch_index_url)
     try:
-        result = docker("build", "--platform", "linux/amd64", "-t", tag, str(context))
+        with docker_errors_as(ImageError):
+            container_images.run_docker("build", "--platform", "linux/amd64", "-t", tag, str(context), timeout=3600)
     finally:
         shutil.rmtree(context, ignore_errors=True)
-    if result.returncode != 0:
-        raise ImageError(f"docker build failed: {(result.stderr.strip().splitlines() or ['?'])[-1]}")
 
 
 def push(aws, tag: str, repository: str) -> str:
@@ -116,26 +107,14 @@ def push(aws, tag: str, repository: str) -> str:
 
     The ECR password goes to ``docker login`` on stdin, never on a command line or in a log.
     """
-    import base64
-
     from .aws import aws_errors
 
     check_docker_engine()
     ecr = aws.client("ecr")
     with aws_errors(f"could not reach ECR repository {repository}"):
-        try:
-            uri = ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]["repositoryUri"]
-        except ecr.exceptions.RepositoryNotFoundException:
-            uri = ecr.create_repository(repositoryName=repository, tags=[{"Key": "agentgpt", "Value": "1"}],
-                                        imageScanningConfiguration={"scanOnPush": True})["repository"]["repositoryUri"]
-        auth = ecr.get_authorization_token()["authorizationData"][0]
+        uri = container_images.ecr_repository_uri(ecr, repository, [{"Key": "agentgpt", "Value": "1"}])
     name = tag.rsplit("/", 1)[-1]
     image = f"{uri}:{name.rsplit(':', 1)[1] if ':' in name else 'latest'}"
-    user, _, password = base64.b64decode(auth["authorizationToken"]).decode().partition(":")
-    for args, stdin in ((("tag", tag, image), None),
-                        (("login", "--username", user, "--password-stdin", auth["proxyEndpoint"].removeprefix("https://")), password),
-                        (("push", image), None)):
-        result = docker(*args, input=stdin)
-        if result.returncode != 0:
-            raise ImageError(f"docker {args[0]} failed: {(result.stderr.strip().splitlines() or ['?'])[-1]}")
+    with aws_errors(f"could not push to ECR repository {repository}"), docker_errors_as(ImageError):
+        container_images.login_and_push(ecr, image, local_tag=tag)
     return image

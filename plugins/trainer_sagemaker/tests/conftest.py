@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from agentgpt_core.testing import in_process_cli, moto_api, moto_server, point_aws_at_moto
 
-from agentgpt_core.plugins import get_plugin_manager, reset_plugin_manager
+from agentgpt_core.plugins import get_plugin_manager
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -25,19 +24,8 @@ if str(HERE) not in sys.path:  # --import-mode=importlib: let the tests import s
 
 @pytest.fixture(scope="session")
 def moto_url():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def _moto_api(moto_url: str, path: str, method: str = "POST") -> bytes:
-    request = urllib.request.Request(f"{moto_url}/moto-api/{path}", method=method)
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        return answer.read()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture
@@ -45,17 +33,9 @@ def aws(moto_url, monkeypatch, tmp_path):
     """Env for a test against moto, state reset; returns a boto3 session on it."""
     import boto3
 
-    _moto_api(moto_url, "reset")
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "SAGEMAKER_VALIDATE_ROLE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    point_aws_at_moto(monkeypatch, moto_url, tmp_path, REGION)
+    monkeypatch.delenv("SAGEMAKER_VALIDATE_ROLE", raising=False)
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # moto answers 500 to what it lacks: no retry storm
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     home = tmp_path / "home"  # the SDK reads ~/.config/sagemaker/config.yaml: no telemetry request from tests
     (home / ".config" / "sagemaker").mkdir(parents=True)
     (home / ".config" / "sagemaker" / "config.yaml").write_text(
@@ -82,32 +62,23 @@ def recorded(moto_url, tmp_path, monkeypatch):
     from moto.moto_api import recorder  # the in-process server's: record into tmp_path, not the working directory
 
     monkeypatch.setattr(recorder, "_location", str(tmp_path / "moto_recording"))
-    _moto_api(moto_url, "recorder/reset-recording")
-    _moto_api(moto_url, "recorder/start-recording")
+    moto_api(moto_url, "recorder/reset-recording")
+    moto_api(moto_url, "recorder/start-recording")
 
     def requests() -> list[dict]:
-        text = _moto_api(moto_url, "recorder/download-recording", method="GET").decode()
+        text = moto_api(moto_url, "recorder/download-recording", method="GET").decode()
         return [json.loads(line) for line in text.splitlines() if line.strip()]
 
     yield requests
-    _moto_api(moto_url, "recorder/stop-recording")
+    moto_api(moto_url, "recorder/stop-recording")
 
 
 @pytest.fixture
 def agentgpt(monkeypatch):
     """Run ``agentgpt ARGS`` in-process (the real click group with this plugin's commands)."""
     monkeypatch.setenv("AGENTGPT_LOAD_PLUGINS", "http,ws,sagemaker")
-    reset_plugin_manager()
-    from agentgpt_core.cli import cli
-
-    get_plugin_manager().add_commands(cli)
-    runner = CliRunner()
-
-    def run(*args: str):
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-
-    yield run
-    reset_plugin_manager()
+    with in_process_cli() as run:
+        yield run
 
 
 @pytest.fixture(scope="session")
