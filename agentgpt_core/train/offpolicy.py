@@ -30,8 +30,12 @@ replayed trajectories), with Soft Actor-Critic's losses:
   The entropy temperature alpha is tuned towards a target entropy (``target_entropy_scale``
   x log n per categorical part, -1 per Box dimension).
 
-Rows without data (``infos["alive"]`` False) get no token and no gradient updates; an
-iteration is ``rollout_steps`` vector steps, after which a metrics row is written and, every
+Rows without data (``infos["alive"]`` False, e.g. an absent agent or a host-pool slot whose
+host left) are filler: they store no token and no transition, earn no gradient updates, and
+do not count as env steps. As in PPO, only live rows count toward ``max_steps``,
+``learning_starts`` and the learning-rate schedule, and a step where no row is alive is not a
+step at all: training pauses (``Pause``) until rows come back. An iteration is
+``rollout_steps`` vector steps with live rows, after which a metrics row is written and, every
 ``checkpoint_every`` iterations, the checkpoint and its replay buffer (``replay-<N>.npz``
 beside ``checkpoint.pt``; the checkpoint names it, so a kill at any moment leaves a
 matching pair and ``--resume`` continues with the same data).
@@ -60,14 +64,14 @@ from ..policy.artifact import policy_record, read_checkpoint
 from ..policy.distributions import CategoricalDistribution, ProductDistribution, TanhGaussianDistribution
 from .checkpoint import save_atomically, write_atomically
 from .hyperparameters import Hyperparameters
-from .ppo import EPISODE_WINDOW, TrainResult, UpdateReport, _alive_rows, _final_observations
+from .ppo import EPISODE_WINDOW, Pause, TrainResult, UpdateReport, _alive_rows, _final_observations
 from .run_log import MetricsLog, ProgressBar
 
 ALGORITHM = "offpolicy"
 METRIC_FIELDS = [
     "update", "global_step", "wall_seconds", "steps_per_second", "learning_rate",
     "episode_return", "episode_length", "episodes", "gradient_updates", "replay_size",
-    "critic_loss", "actor_loss", "value_loss", "q_mean", "entropy", "alpha",
+    "critic_loss", "actor_loss", "value_loss", "q_mean", "entropy", "alpha", "alive_rows",
 ]  # fmt: skip
 
 
@@ -332,7 +336,7 @@ def train(
         wall_before = state["wall_seconds"]
 
     steps_per_update = hp.rollout_steps * num_rows
-    num_updates = max(1, hp.max_steps // steps_per_update)
+    step_budget = max(1, hp.max_steps // steps_per_update) * steps_per_update  # whole iterations' worth of live steps
     started = time.perf_counter()
 
     def wall_seconds() -> float:
@@ -419,7 +423,7 @@ def train(
         stats["alpha"].append(alpha.item())
 
     log = MetricsLog(out_dir, METRIC_FIELDS)
-    bar = ProgressBar(num_updates * steps_per_update, global_step, enabled=progress)
+    bar = ProgressBar(step_budget, global_step, enabled=progress)
     windows = ContextWindows(policy, num_rows)
     # A resumed run resets its envs with a different seed so it does not replay episodes.
     observation, infos = envs.reset(seed=hp.seed + update)
@@ -430,16 +434,18 @@ def train(
     windows.observe(policy.obs_normalizer.normalize(flat), alive)
     episode_return, episode_length = np.zeros(num_rows), np.zeros(num_rows, np.int64)
     stopped_early = False
+    pause = Pause()
 
     try:
-        while update < num_updates and not stopped_early:
+        while global_step < step_budget and not stopped_early:
             learning_rate = hp.lr_init + min(global_step / hp.max_steps, 1.0) * (hp.lr_end - hp.lr_init)
             for optimizer in optimizers:
                 for group in optimizer.param_groups:
                     group["lr"] = learning_rate
             stats = {name: [] for name in ("critic_loss", "actor_loss", "value_loss", "q_mean", "entropy", "alpha")}
 
-            for _ in range(hp.rollout_steps):
+            vector_steps, live_rows = 0, 0
+            while vector_steps < hp.rollout_steps:
                 # ---- Act for all rows in one batch, each row from its own context window.
                 policy.eval()
                 with torch.no_grad():
@@ -448,8 +454,14 @@ def train(
                 observation, reward, terminated, truncated, infos = envs.step(policy.to_env_actions(raw_action))
                 reward = np.asarray(reward, np.float64)
                 terminated, truncated = np.asarray(terminated, bool), np.asarray(truncated, bool)
+                if not alive.any() and not _alive_rows(infos, num_rows).any():
+                    pause.wait()  # filler in, filler out: nothing is stored, counted or learned
+                    continue
+                pause.end()
                 done = (terminated | truncated) & alive
-                global_step += num_rows
+                acted = int(alive.sum())
+                global_step += acted  # real transitions only
+                vector_steps, live_rows = vector_steps + 1, live_rows + acted
 
                 episode_return[alive] += reward[alive]
                 episode_length[alive] += 1
@@ -472,7 +484,6 @@ def train(
                             _final_observations(observation_space, infos, has_final)
                         )
                     replay.add(final_flat, windows.pending_action, windows.pending_reward, done, final=True)
-                acted = int(alive.sum())
                 windows.start_episodes(done)
                 alive = _alive_rows(infos, num_rows)
                 flat = policy.flatten_observations(observation)
@@ -503,6 +514,7 @@ def train(
                 "episodes": episodes_done,
                 "gradient_updates": gradient_updates,
                 "replay_size": len(replay),
+                "alive_rows": live_rows / vector_steps,  # rows with real data, per step
                 **{name: float(np.mean(series)) if series else float("nan") for name, series in stats.items()},
             }
             log.write(metrics)
@@ -510,7 +522,7 @@ def train(
             policy.eval()
             if on_update is not None and on_update(UpdateReport(update, global_step, policy, metrics)):
                 stopped_early = True
-            if stopped_early or update % hp.checkpoint_every == 0 or update == num_updates:
+            if stopped_early or update % hp.checkpoint_every == 0 or global_step >= step_budget:
                 save_checkpoint()
     finally:
         bar.close()

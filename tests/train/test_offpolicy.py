@@ -17,6 +17,7 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 from agentgpt_core.policy import load_policy
 from agentgpt_core.policy.artifact import read_checkpoint
+from agentgpt_core.remote.assembly import object_rows
 from agentgpt_core.train import evaluate, load_hyperparameters, train
 from agentgpt_core.train.offpolicy import TrajectoryReplay
 from agentgpt_core.train.run_log import read_metrics
@@ -60,14 +61,74 @@ def test_cartpole_improves(tmp_path):
     assert result.mean_episode_return > 40 and outcome["mean_return"] > 60, (result, outcome)
 
 
+class LiveCount(gymnasium.vector.VectorWrapper):
+    """Counts what the learner may count and store: rows alive when an action was taken (env
+    steps), and tokens (every live observation, plus the final observation of each live row
+    whose episode ended). From step ``outage_at`` on, ``outage`` steps are all filler, as when
+    every host of a pool is gone: the first one ends the live rows' episodes (truncated, with
+    their final observations), the rest carry nothing at all."""
+
+    def __init__(self, env, outage_at: int = 0, outage: int = 0):
+        super().__init__(env)
+        self.outage_at, self.outage = outage_at, outage
+        self.t, self.acted, self.tokens, self.filler_steps = 0, 0, 0, 0
+
+    def reset(self, **kwargs):
+        observation, infos = self.env.reset(**kwargs)
+        self.alive, self.last = infos["alive"], observation
+        self.tokens += int(self.alive.sum())
+        return observation, infos
+
+    def step(self, actions):
+        self.t += 1
+        n = self.num_envs
+        if self.outage_at <= self.t < self.outage_at + self.outage:
+            infos = {"alive": np.zeros(n, bool), "final_obs": object_rows(list(self.last)), "_final_obs": np.ones(n, bool)}
+            result = (self.last.copy(), np.zeros(n), np.zeros(n, bool), np.ones(n, bool), infos)
+        else:
+            result = self.env.step(actions)
+            self.last = result[0]
+        terminated, truncated, infos = result[2], result[3], result[4]
+        if self.alive.any() or infos["alive"].any():  # a step with no live row is no step
+            self.acted += int(self.alive.sum())
+            self.tokens += int(((terminated | truncated) & self.alive).sum()) + int(infos["alive"].sum())
+        else:
+            self.filler_steps += 1
+        self.alive = infos["alive"]
+        return result
+
+
+def stored_replay(run_dir) -> TrajectoryReplay:
+    return TrajectoryReplay.load(run_dir / read_checkpoint(run_dir)["trainer_state"]["replay_file"])
+
+
 def test_multidiscrete_improves_with_rows_without_data(tmp_path, toy_envs):
-    envs = toy_envs.alive_rows(toy_envs.vector(toy_envs.multi_discrete, 4))
+    envs = LiveCount(toy_envs.alive_rows(toy_envs.vector(toy_envs.multi_discrete, 4)))
     result = train(envs, tiny(max_steps=30 * STEPS_PER_UPDATE, lr_end=1e-3), tmp_path, progress=False)
     rows = read_metrics(tmp_path)
-    assert [row["update"] for row in rows] == list(range(1, 31))
+    # Only live rows count as env steps: 48 of each iteration's 64 rows (odd rows are absent
+    # every other step), so the 30-iteration budget takes 40 iterations, as in PPO.
+    assert [row["update"] for row in rows] == list(range(1, 41))
+    assert result.global_step == envs.acted == 30 * STEPS_PER_UPDATE
+    assert [row["global_step"] for row in rows] == [48 * (i + 1) for i in range(40)]
+    assert all(row["alive_rows"] == 3.0 for row in rows)
     # Random choices score 5 per 6-step episode, the right ones 12.
     assert rows[0]["episode_return"] < 6.5 and result.mean_episode_return > 8.0, (rows[0], result)
-    assert rows[-1]["replay_size"] < 30 * STEPS_PER_UPDATE  # rows without data stored no tokens
+    # Rows without data stored no tokens and no transitions.
+    replay = stored_replay(tmp_path)
+    assert len(replay) == rows[-1]["replay_size"] == envs.tokens < 40 * STEPS_PER_UPDATE
+    assert envs.acted - 4 <= replay.num_sampleable() <= envs.acted
+
+
+def test_steps_with_no_live_row_pause_and_store_nothing(tmp_path, toy_envs):
+    envs = LiveCount(toy_envs.alive_rows(toy_envs.vector(toy_envs.multi_discrete, 4)), outage_at=20, outage=4)
+    result = train(envs, tiny(max_steps=3 * STEPS_PER_UPDATE), tmp_path, progress=False)
+    assert envs.filler_steps == 3  # the outage's first step ended the live episodes; three were empty
+    assert result.global_step == envs.acted >= 3 * STEPS_PER_UPDATE
+    replay = stored_replay(tmp_path)
+    assert len(replay) == envs.tokens and envs.acted - 4 <= replay.num_sampleable() <= envs.acted
+    rows = read_metrics(tmp_path)
+    assert np.isfinite(rows[-1]["critic_loss"])
 
 
 def test_hybrid_actions_train_and_evaluate(tmp_path, toy_envs):
