@@ -12,6 +12,9 @@ replayed trajectories), with Soft Actor-Critic's losses:
   target; tokens from before the episode's start (or already overwritten) are masked, exactly
   like the padding ``ContextWindows`` gives the actor. Observations are stored raw and
   normalised when sampled, so replayed and live windows always use the same statistics.
+  With ``replay_on_disk`` the per-timestep arrays are ``numpy.memmap`` files in the run
+  directory's ``replay_buffer/`` instead of RAM (the page cache keeps what is hot), read by
+  the same sampling code.
   When an episode ends, its last observation (``infos["final_obs"]``, SAME_STEP autoreset)
   is stored as a final token, so a truncated episode bootstraps from it; a terminated one
   (or one whose final observation is missing, e.g. a lost host) does not.
@@ -46,6 +49,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import time
+import zipfile
 from collections import deque
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -68,6 +72,7 @@ from .ppo import EPISODE_WINDOW, Pause, TrainResult, UpdateReport, _alive_rows, 
 from .run_log import MetricsLog, ProgressBar
 
 ALGORITHM = "offpolicy"
+REPLAY_DIRECTORY = "replay_buffer"  # the memmap files of a replay_on_disk buffer, in the run directory
 METRIC_FIELDS = [
     "update", "global_step", "wall_seconds", "steps_per_second", "learning_rate",
     "episode_return", "episode_length", "episodes", "gradient_updates", "replay_size",
@@ -90,25 +95,40 @@ class TrajectoryReplay:
     token (the next observation, or the episode's final observation) is stored.
     Positions are absolute per row (``written`` counts every token ever stored); slot =
     position % capacity.
+
+    The per-slot arrays live in RAM, or with ``directory`` in ``numpy.memmap`` files there
+    (one ``.npy`` per array), so a buffer larger than RAM is paged from disk; every method
+    reads and writes them the same way either way. ``save`` writes one ``.npz`` snapshot in
+    both cases (streamed from the files, never the whole buffer in RAM at once).
     """
 
     DATA = ("observation", "previous_action", "previous_reward", "reward", "continues", "episode_start")
-    STATE = ("written", "current_start", "starting", "awaiting_successor", "sampleable")
+    SLOTS = DATA + ("sampleable",)  # one entry per (row, slot): in RAM or in the memmap files
+    ROWS = ("written", "current_start", "starting", "awaiting_successor")  # per-row state, always in RAM
 
-    def __init__(self, num_rows: int, buffer_size: int, obs_dim: int, action_feature_dim: int) -> None:
+    def __init__(
+        self, num_rows: int, buffer_size: int, obs_dim: int, action_feature_dim: int, directory: Path | None = None
+    ) -> None:
         self.num_rows, self.capacity = num_rows, max(2, buffer_size // num_rows)
+        self.directory = None if directory is None else Path(directory)
         shape = (num_rows, self.capacity)
-        self.observation = np.zeros(shape + (obs_dim,), np.float32)
-        self.previous_action = np.zeros(shape + (action_feature_dim,), np.float32)
-        self.previous_reward = np.zeros(shape, np.float32)
-        self.reward = np.zeros(shape, np.float32)
-        self.continues = np.zeros(shape, np.float32)
-        self.episode_start = np.zeros(shape, np.int64)  # position of the token's episode's first token
-        self.sampleable = np.zeros(shape, bool)
+        self.observation = self._allocate("observation", shape + (obs_dim,), np.float32)
+        self.previous_action = self._allocate("previous_action", shape + (action_feature_dim,), np.float32)
+        self.previous_reward = self._allocate("previous_reward", shape, np.float32)
+        self.reward = self._allocate("reward", shape, np.float32)
+        self.continues = self._allocate("continues", shape, np.float32)
+        self.episode_start = self._allocate("episode_start", shape, np.int64)  # position of its episode's first token
+        self.sampleable = self._allocate("sampleable", shape, bool)
         self.written = np.zeros(num_rows, np.int64)
         self.current_start = np.zeros(num_rows, np.int64)
         self.starting = np.ones(num_rows, bool)  # the row's next token starts an episode
         self.awaiting_successor = np.zeros(num_rows, bool)  # its newest token is a finished decision
+
+    def _allocate(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+        if self.directory is None:
+            return np.zeros(shape, dtype)
+        self.directory.mkdir(parents=True, exist_ok=True)  # a new (sparse, zero) file, replacing any old one
+        return np.lib.format.open_memmap(self.directory / f"{name}.npy", mode="w+", dtype=dtype, shape=shape)
 
     def __len__(self) -> int:
         return int(np.minimum(self.written, self.capacity).sum())
@@ -161,16 +181,16 @@ class TrajectoryReplay:
         positions = end[:, None] + np.arange(-k + 1, 2)  # the K tokens up to the decision, and its successor
         valid = (positions >= self.episode_start[rows, slots][:, None]) & (positions >= (written - self.capacity)[:, None])
         at = (rows[:, None], positions % self.capacity)
-        observation = normalize(self.observation[at].reshape(-1, self.observation.shape[-1]))
+        observation = normalize(np.asarray(self.observation[at]).reshape(-1, self.observation.shape[-1]))
         observation = torch.as_tensor(observation.reshape(batch_size, k + 1, -1))
-        previous_action = torch.as_tensor(self.previous_action[at])
-        previous_reward = torch.as_tensor(self.previous_reward[at])
+        previous_action = torch.as_tensor(np.asarray(self.previous_action[at]))
+        previous_reward = torch.as_tensor(np.asarray(self.previous_reward[at]))
         valid = torch.as_tensor(valid)
         window = Window(observation[:, :-1], previous_action[:, :-1], previous_reward[:, :-1], valid[:, :-1])
         next_window = Window(observation[:, 1:], previous_action[:, 1:], previous_reward[:, 1:], valid[:, 1:])
         action_features = previous_action[:, -1, :-1]  # the successor token carries the decision's action
-        reward = torch.as_tensor(self.reward[rows, slots])
-        continues = torch.as_tensor(self.continues[rows, slots])
+        reward = torch.as_tensor(np.asarray(self.reward[rows, slots]))
+        continues = torch.as_tensor(np.asarray(self.continues[rows, slots]))
         return window, next_window, action_features, reward, continues
 
     def checksum(self, written: np.ndarray | None = None) -> str:
@@ -184,18 +204,54 @@ class TrajectoryReplay:
         return digest.hexdigest()
 
     def save(self, path: Path) -> Path:
-        """Write the buffer to ``path`` (.npz) atomically, like the checkpoint."""
-        arrays = {name: getattr(self, name) for name in self.DATA + self.STATE}
+        """Write the buffer to ``path`` (.npz) atomically, like the checkpoint; numpy writes
+        memmap arrays in 16 MiB chunks, so an on-disk buffer is never read into RAM whole."""
+        arrays = {name: getattr(self, name) for name in self.SLOTS + self.ROWS}
         return write_atomically(path, lambda file: np.savez(file, **arrays))
 
     @classmethod
-    def load(cls, path: Path) -> "TrajectoryReplay":
-        with np.load(path) as arrays:
-            num_rows, capacity, obs_dim = arrays["observation"].shape
-            replay = cls(num_rows, num_rows * capacity, obs_dim, arrays["previous_action"].shape[-1])
-            for name in cls.DATA + cls.STATE:
-                setattr(replay, name, arrays[name].copy())
+    def load(cls, path: Path, directory: Path | None = None) -> "TrajectoryReplay":
+        """The buffer saved at ``path``, in RAM or (with ``directory``) in memmap files there,
+        whichever way it was saved; arrays are streamed into place in chunks."""
+        with zipfile.ZipFile(path) as archive:
+            shapes = {}
+            for name in ("observation", "previous_action"):
+                with archive.open(f"{name}.npy") as member:
+                    shapes[name] = _npy_header(member, name)[0]
+            num_rows, capacity, obs_dim = shapes["observation"]
+            replay = cls(num_rows, num_rows * capacity, obs_dim, shapes["previous_action"][-1], directory)
+            for name in cls.SLOTS:
+                _stream_npy(archive, name, getattr(replay, name))
+            for name in cls.ROWS:
+                with archive.open(f"{name}.npy") as member:
+                    setattr(replay, name, np.lib.format.read_array(member))
         return replay
+
+
+def _npy_header(member, name: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from the header of an open ``.npy`` member, leaving it at the data."""
+    version = np.lib.format.read_magic(member)
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f"replay array {name}: unsupported .npy version {version}")
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran_order, dtype = read_header(member)
+    if fortran_order:
+        raise ValueError(f"replay array {name}: Fortran order is not written by TrajectoryReplay.save")
+    return shape, dtype
+
+
+def _stream_npy(archive: zipfile.ZipFile, name: str, target: np.ndarray, chunk: int = 16 * 1024**2) -> None:
+    """Copy array ``name`` of a ``.npz`` into ``target`` (RAM or memmap) 16 MiB at a time."""
+    with archive.open(f"{name}.npy") as member:
+        shape, dtype = _npy_header(member, name)
+        if shape != target.shape or dtype != target.dtype:
+            raise ValueError(f"replay array {name}: saved {shape} {dtype}, expected {target.shape} {target.dtype}")
+        flat, offset = target.reshape(-1).view(np.uint8), 0
+        while data := member.read(chunk):
+            flat[offset : offset + len(data)] = np.frombuffer(data, np.uint8)
+            offset += len(data)
+        if offset != flat.size:
+            raise ValueError(f"replay array {name}: {offset} of {flat.size} bytes saved")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,7 +363,8 @@ def train(
     alpha_optimizer = torch.optim.Adam([log_alpha], lr=hp.lr_init)
     online_tensors, target_tensors = list(online.parameters()), list(target.parameters())
     optimizers = (critic_optimizer, actor_optimizer, alpha_optimizer)
-    replay = TrajectoryReplay(num_rows, hp.buffer_size, policy.obs_dim, policy.action_feature_dim)
+    replay_directory = out_dir / REPLAY_DIRECTORY if hp.replay_on_disk else None
+    replay = None
     recent_returns, recent_lengths = deque(maxlen=EPISODE_WINDOW), deque(maxlen=EPISODE_WINDOW)
     episodes_done, global_step, update, gradient_updates, updates_owed, wall_before = 0, 0, 0, 0, 0.0, 0.0
 
@@ -325,7 +382,7 @@ def train(
             optimizer.load_state_dict(saved)
         torch.set_rng_state(state["torch_rng"])
         rng.bit_generator.state = state["numpy_rng"]
-        replay = TrajectoryReplay.load(out_dir / state["replay_file"])
+        replay = TrajectoryReplay.load(out_dir / state["replay_file"], replay_directory)
         if replay.checksum() != state["replay_checksum"]:
             raise ValueError(f"{state['replay_file']} does not match {checkpoint_file}")
         replay.start_over()
@@ -334,6 +391,8 @@ def train(
         episodes_done, global_step, update = state["episodes"], state["global_step"], state["update"]
         gradient_updates, updates_owed = state["gradient_updates"], state["updates_owed"]
         wall_before = state["wall_seconds"]
+    if replay is None:
+        replay = TrajectoryReplay(num_rows, hp.buffer_size, policy.obs_dim, policy.action_feature_dim, replay_directory)
 
     steps_per_update = hp.rollout_steps * num_rows
     step_budget = max(1, hp.max_steps // steps_per_update) * steps_per_update  # whole iterations' worth of live steps

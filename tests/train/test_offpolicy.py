@@ -3,6 +3,7 @@ rows without data, and a resume after ``kill -9`` that continues with the same r
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import time
 
 import gymnasium
 import numpy as np
+import pytest
 import torch
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
@@ -19,7 +21,7 @@ from agentgpt_core.policy import load_policy
 from agentgpt_core.policy.artifact import read_checkpoint
 from agentgpt_core.remote.assembly import object_rows
 from agentgpt_core.train import evaluate, load_hyperparameters, train
-from agentgpt_core.train.offpolicy import TrajectoryReplay
+from agentgpt_core.train.offpolicy import REPLAY_DIRECTORY, TrajectoryReplay
 from agentgpt_core.train.run_log import read_metrics
 
 TINY = {
@@ -163,6 +165,34 @@ def test_replay_windows_mask_the_previous_episode():
         assert continues[row].item() == (0.0 if newest == 1.0 else 1.0)
 
 
+def test_a_replay_on_disk_samples_and_saves_exactly_like_one_in_ram(tmp_path):
+    """memmap files under the given directory, the same samples and checksum as in RAM, and
+    snapshots that load either way."""
+    rng = np.random.default_rng(0)
+    in_ram = TrajectoryReplay(num_rows=3, buffer_size=30, obs_dim=2, action_feature_dim=3)
+    on_disk = TrajectoryReplay(num_rows=3, buffer_size=30, obs_dim=2, action_feature_dim=3, directory=tmp_path / "live")
+    assert isinstance(on_disk.observation, np.memmap) and (tmp_path / "live" / "observation.npy").exists()
+    for step in range(25):  # wraps the 10-slot rings, with episodes ending now and then
+        observation = rng.normal(size=(3, 2)).astype(np.float32)
+        action = rng.normal(size=(3, 3)).astype(np.float32)
+        previous_reward, rows, final = rng.normal(size=3), rng.random(3) < 0.8, step % 7 == 6
+        for replay in (in_ram, on_disk):
+            replay.add(observation, action, previous_reward, rows, final=final)
+            if not final:
+                replay.record_step(np.full(3, step, np.float32), np.ones(3, np.float32), rows)
+    assert len(on_disk) == len(in_ram) > 0 and on_disk.checksum() == in_ram.checksum()
+    for a, b in zip(in_ram.sample(16, 4, np.random.default_rng(1), lambda x: x),
+                    on_disk.sample(16, 4, np.random.default_rng(1), lambda x: x)):  # fmt: skip
+        torch.testing.assert_close(dataclasses.asdict(a) if dataclasses.is_dataclass(a) else a,
+                                   dataclasses.asdict(b) if dataclasses.is_dataclass(b) else b)  # fmt: skip
+    on_disk.save(tmp_path / "snapshot.npz")
+    back_in_ram = TrajectoryReplay.load(tmp_path / "snapshot.npz")
+    back_on_disk = TrajectoryReplay.load(tmp_path / "snapshot.npz", tmp_path / "resumed")
+    assert not isinstance(back_in_ram.observation, np.memmap) and isinstance(back_on_disk.observation, np.memmap)
+    assert back_in_ram.checksum() == back_on_disk.checksum() == in_ram.checksum()
+    assert back_on_disk.num_sampleable() == in_ram.num_sampleable()
+
+
 KILLED_RUN = textwrap.dedent(
     """
     import sys, gymnasium, torch
@@ -176,8 +206,9 @@ KILLED_RUN = textwrap.dedent(
 )
 
 
-def test_resume_after_kill_continues_with_the_same_replay(tmp_path):
-    overrides = {**TINY, "max_steps": 10_000_000}
+@pytest.mark.parametrize("on_disk", [False, True], ids=["in_ram", "on_disk"])
+def test_resume_after_kill_continues_with_the_same_replay(tmp_path, on_disk):
+    overrides = {**TINY, "max_steps": 10_000_000, "replay_on_disk": on_disk}
     child = subprocess.Popen([sys.executable, "-c", KILLED_RUN.format(overrides=overrides), str(tmp_path)])
     try:
         deadline = time.monotonic() + 120
@@ -197,8 +228,10 @@ def test_resume_after_kill_continues_with_the_same_replay(tmp_path):
     assert len(before) == saved["replay_size"] > 0 and before.checksum() == saved["replay_checksum"]
     assert saved["gradient_updates"] > 0
 
-    hp = tiny(max_steps=(saved["update"] + 2) * STEPS_PER_UPDATE, lr_init=0.0, lr_end=0.0)
+    hp = tiny(max_steps=(saved["update"] + 2) * STEPS_PER_UPDATE, lr_init=0.0, lr_end=0.0, replay_on_disk=on_disk)
     resumed = train(gym_envs("CartPole-v1", 4), hp, tmp_path, resume=True, progress=False)
+    live = sorted(p.name for p in (tmp_path / REPLAY_DIRECTORY).glob("*.npy")) if on_disk else []
+    assert live == (sorted(f"{name}.npy" for name in TrajectoryReplay.SLOTS) if on_disk else [])
     assert resumed.updates == saved["update"] + 2
     final = read_checkpoint(tmp_path)["trainer_state"]
     after = TrajectoryReplay.load(tmp_path / final["replay_file"])
