@@ -171,11 +171,33 @@ class TrajectoryReplay:
     def num_sampleable(self) -> int:
         return int(self.sampleable.sum())
 
+    def decisions(self, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, slots) of ``batch_size`` decisions drawn uniformly from the sampleable ones.
+
+        Draws uniformly over the stored slots and redraws the few that are not sampleable
+        (each row's newest token, episodes' final observations), so a draw costs O(batch)
+        instead of a scan of the whole buffer (5 ms per batch at 400k timesteps); a buffer
+        that is nearly all unsampleable falls back to the scan."""
+        filled = np.minimum(self.written, self.capacity)
+        ends = np.cumsum(filled)
+        rows, slots, count = [], [], 0
+        for _ in range(8):
+            flat = rng.integers(ends[-1], size=2 * (batch_size - count))
+            row = np.searchsorted(ends, flat, side="right")
+            slot = flat - (ends[row] - filled[row])
+            keep = np.asarray(self.sampleable[row, slot])
+            rows.append(row[keep])
+            slots.append(slot[keep])
+            count += int(keep.sum())
+            if count >= batch_size:
+                return np.concatenate(rows)[:batch_size], np.concatenate(slots)[:batch_size]
+        row, slot = np.nonzero(self.sampleable)
+        pick = rng.integers(len(row), size=batch_size)
+        return row[pick], slot[pick]
+
     def sample(self, batch_size: int, k: int, rng: np.random.Generator, normalize: Callable):
         """``batch_size`` random decisions as (window, next window, action features, reward, continues)."""
-        rows, slots = np.nonzero(self.sampleable)
-        pick = rng.integers(len(rows), size=batch_size)
-        rows, slots = rows[pick], slots[pick]
+        rows, slots = self.decisions(batch_size, rng)
         written = self.written[rows]
         end = written - 1 - (written - 1 - slots) % self.capacity  # absolute position of each decision
         positions = end[:, None] + np.arange(-k + 1, 2)  # the K tokens up to the decision, and its successor

@@ -185,6 +185,13 @@ def test_a_replay_on_disk_samples_and_saves_exactly_like_one_in_ram(tmp_path):
                     on_disk.sample(16, 4, np.random.default_rng(1), lambda x: x)):  # fmt: skip
         torch.testing.assert_close(dataclasses.asdict(a) if dataclasses.is_dataclass(a) else a,
                                    dataclasses.asdict(b) if dataclasses.is_dataclass(b) else b)  # fmt: skip
+    # Decisions are drawn uniformly from the sampleable ones, and only from them.
+    rows, slots = on_disk.decisions(20_000, np.random.default_rng(2))
+    counts = np.zeros(on_disk.sampleable.shape)
+    np.add.at(counts, (rows, slots), 1)
+    assert ((counts > 0) == on_disk.sampleable).all()
+    expected = 20_000 / on_disk.num_sampleable()
+    assert 0.7 * expected < counts[on_disk.sampleable].min() <= counts.max() < 1.3 * expected
     on_disk.save(tmp_path / "snapshot.npz")
     back_in_ram = TrajectoryReplay.load(tmp_path / "snapshot.npz")
     back_on_disk = TrajectoryReplay.load(tmp_path / "snapshot.npz", tmp_path / "resumed")
