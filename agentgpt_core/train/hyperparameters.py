@@ -69,6 +69,7 @@ class Hyperparameters:
     # the GPT policy settings and rollout_steps (env steps per row between metrics rows).
     algorithm: str = "ppo"  # "ppo" | "offpolicy"
     buffer_size: int = 100_000  # timesteps kept for replay, all rows together; the oldest are dropped
+    replay_on_disk: bool = False  # keep the replay in numpy.memmap files (run dir's replay_buffer/), not RAM
     learning_starts: int = 1_000  # env steps collected before the first gradient update
     replay_ratio: float = 1.0  # gradient updates per env step (raise it when env steps are expensive)
     tau: float = 0.005  # target networks move this fraction towards the online ones per update

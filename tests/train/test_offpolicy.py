@@ -3,6 +3,7 @@ rows without data, and a resume after ``kill -9`` that continues with the same r
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -12,13 +13,15 @@ import time
 
 import gymnasium
 import numpy as np
+import pytest
 import torch
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 from agentgpt_core.policy import load_policy
 from agentgpt_core.policy.artifact import read_checkpoint
+from agentgpt_core.remote.assembly import object_rows
 from agentgpt_core.train import evaluate, load_hyperparameters, train
-from agentgpt_core.train.offpolicy import TrajectoryReplay
+from agentgpt_core.train.offpolicy import REPLAY_DIRECTORY, TrajectoryReplay
 from agentgpt_core.train.run_log import read_metrics
 
 TINY = {
@@ -60,14 +63,74 @@ def test_cartpole_improves(tmp_path):
     assert result.mean_episode_return > 40 and outcome["mean_return"] > 60, (result, outcome)
 
 
+class LiveCount(gymnasium.vector.VectorWrapper):
+    """Counts what the learner may count and store: rows alive when an action was taken (env
+    steps), and tokens (every live observation, plus the final observation of each live row
+    whose episode ended). From step ``outage_at`` on, ``outage`` steps are all filler, as when
+    every host of a pool is gone: the first one ends the live rows' episodes (truncated, with
+    their final observations), the rest carry nothing at all."""
+
+    def __init__(self, env, outage_at: int = 0, outage: int = 0):
+        super().__init__(env)
+        self.outage_at, self.outage = outage_at, outage
+        self.t, self.acted, self.tokens, self.filler_steps = 0, 0, 0, 0
+
+    def reset(self, **kwargs):
+        observation, infos = self.env.reset(**kwargs)
+        self.alive, self.last = infos["alive"], observation
+        self.tokens += int(self.alive.sum())
+        return observation, infos
+
+    def step(self, actions):
+        self.t += 1
+        n = self.num_envs
+        if self.outage_at <= self.t < self.outage_at + self.outage:
+            infos = {"alive": np.zeros(n, bool), "final_obs": object_rows(list(self.last)), "_final_obs": np.ones(n, bool)}
+            result = (self.last.copy(), np.zeros(n), np.zeros(n, bool), np.ones(n, bool), infos)
+        else:
+            result = self.env.step(actions)
+            self.last = result[0]
+        terminated, truncated, infos = result[2], result[3], result[4]
+        if self.alive.any() or infos["alive"].any():  # a step with no live row is no step
+            self.acted += int(self.alive.sum())
+            self.tokens += int(((terminated | truncated) & self.alive).sum()) + int(infos["alive"].sum())
+        else:
+            self.filler_steps += 1
+        self.alive = infos["alive"]
+        return result
+
+
+def stored_replay(run_dir) -> TrajectoryReplay:
+    return TrajectoryReplay.load(run_dir / read_checkpoint(run_dir)["trainer_state"]["replay_file"])
+
+
 def test_multidiscrete_improves_with_rows_without_data(tmp_path, toy_envs):
-    envs = toy_envs.alive_rows(toy_envs.vector(toy_envs.multi_discrete, 4))
+    envs = LiveCount(toy_envs.alive_rows(toy_envs.vector(toy_envs.multi_discrete, 4)))
     result = train(envs, tiny(max_steps=30 * STEPS_PER_UPDATE, lr_end=1e-3), tmp_path, progress=False)
     rows = read_metrics(tmp_path)
-    assert [row["update"] for row in rows] == list(range(1, 31))
+    # Only live rows count as env steps: 48 of each iteration's 64 rows (odd rows are absent
+    # every other step), so the 30-iteration budget takes 40 iterations, as in PPO.
+    assert [row["update"] for row in rows] == list(range(1, 41))
+    assert result.global_step == envs.acted == 30 * STEPS_PER_UPDATE
+    assert [row["global_step"] for row in rows] == [48 * (i + 1) for i in range(40)]
+    assert all(row["alive_rows"] == 3.0 for row in rows)
     # Random choices score 5 per 6-step episode, the right ones 12.
     assert rows[0]["episode_return"] < 6.5 and result.mean_episode_return > 8.0, (rows[0], result)
-    assert rows[-1]["replay_size"] < 30 * STEPS_PER_UPDATE  # rows without data stored no tokens
+    # Rows without data stored no tokens and no transitions.
+    replay = stored_replay(tmp_path)
+    assert len(replay) == rows[-1]["replay_size"] == envs.tokens < 40 * STEPS_PER_UPDATE
+    assert envs.acted - 4 <= replay.num_sampleable() <= envs.acted
+
+
+def test_steps_with_no_live_row_pause_and_store_nothing(tmp_path, toy_envs):
+    envs = LiveCount(toy_envs.alive_rows(toy_envs.vector(toy_envs.multi_discrete, 4)), outage_at=20, outage=4)
+    result = train(envs, tiny(max_steps=3 * STEPS_PER_UPDATE), tmp_path, progress=False)
+    assert envs.filler_steps == 3  # the outage's first step ended the live episodes; three were empty
+    assert result.global_step == envs.acted >= 3 * STEPS_PER_UPDATE
+    replay = stored_replay(tmp_path)
+    assert len(replay) == envs.tokens and envs.acted - 4 <= replay.num_sampleable() <= envs.acted
+    rows = read_metrics(tmp_path)
+    assert np.isfinite(rows[-1]["critic_loss"])
 
 
 def test_hybrid_actions_train_and_evaluate(tmp_path, toy_envs):
@@ -102,6 +165,41 @@ def test_replay_windows_mask_the_previous_episode():
         assert continues[row].item() == (0.0 if newest == 1.0 else 1.0)
 
 
+def test_a_replay_on_disk_samples_and_saves_exactly_like_one_in_ram(tmp_path):
+    """memmap files under the given directory, the same samples and checksum as in RAM, and
+    snapshots that load either way."""
+    rng = np.random.default_rng(0)
+    in_ram = TrajectoryReplay(num_rows=3, buffer_size=30, obs_dim=2, action_feature_dim=3)
+    on_disk = TrajectoryReplay(num_rows=3, buffer_size=30, obs_dim=2, action_feature_dim=3, directory=tmp_path / "live")
+    assert isinstance(on_disk.observation, np.memmap) and (tmp_path / "live" / "observation.npy").exists()
+    for step in range(25):  # wraps the 10-slot rings, with episodes ending now and then
+        observation = rng.normal(size=(3, 2)).astype(np.float32)
+        action = rng.normal(size=(3, 3)).astype(np.float32)
+        previous_reward, rows, final = rng.normal(size=3), rng.random(3) < 0.8, step % 7 == 6
+        for replay in (in_ram, on_disk):
+            replay.add(observation, action, previous_reward, rows, final=final)
+            if not final:
+                replay.record_step(np.full(3, step, np.float32), np.ones(3, np.float32), rows)
+    assert len(on_disk) == len(in_ram) > 0 and on_disk.checksum() == in_ram.checksum()
+    for a, b in zip(in_ram.sample(16, 4, np.random.default_rng(1), lambda x: x),
+                    on_disk.sample(16, 4, np.random.default_rng(1), lambda x: x)):  # fmt: skip
+        torch.testing.assert_close(dataclasses.asdict(a) if dataclasses.is_dataclass(a) else a,
+                                   dataclasses.asdict(b) if dataclasses.is_dataclass(b) else b)  # fmt: skip
+    # Decisions are drawn uniformly from the sampleable ones, and only from them.
+    rows, slots = on_disk.decisions(20_000, np.random.default_rng(2))
+    counts = np.zeros(on_disk.sampleable.shape)
+    np.add.at(counts, (rows, slots), 1)
+    assert ((counts > 0) == on_disk.sampleable).all()
+    expected = 20_000 / on_disk.num_sampleable()
+    assert 0.7 * expected < counts[on_disk.sampleable].min() <= counts.max() < 1.3 * expected
+    on_disk.save(tmp_path / "snapshot.npz")
+    back_in_ram = TrajectoryReplay.load(tmp_path / "snapshot.npz")
+    back_on_disk = TrajectoryReplay.load(tmp_path / "snapshot.npz", tmp_path / "resumed")
+    assert not isinstance(back_in_ram.observation, np.memmap) and isinstance(back_on_disk.observation, np.memmap)
+    assert back_in_ram.checksum() == back_on_disk.checksum() == in_ram.checksum()
+    assert back_on_disk.num_sampleable() == in_ram.num_sampleable()
+
+
 KILLED_RUN = textwrap.dedent(
     """
     import sys, gymnasium, torch
@@ -115,8 +213,9 @@ KILLED_RUN = textwrap.dedent(
 )
 
 
-def test_resume_after_kill_continues_with_the_same_replay(tmp_path):
-    overrides = {**TINY, "max_steps": 10_000_000}
+@pytest.mark.parametrize("on_disk", [False, True], ids=["in_ram", "on_disk"])
+def test_resume_after_kill_continues_with_the_same_replay(tmp_path, on_disk):
+    overrides = {**TINY, "max_steps": 10_000_000, "replay_on_disk": on_disk}
     child = subprocess.Popen([sys.executable, "-c", KILLED_RUN.format(overrides=overrides), str(tmp_path)])
     try:
         deadline = time.monotonic() + 120
@@ -136,8 +235,10 @@ def test_resume_after_kill_continues_with_the_same_replay(tmp_path):
     assert len(before) == saved["replay_size"] > 0 and before.checksum() == saved["replay_checksum"]
     assert saved["gradient_updates"] > 0
 
-    hp = tiny(max_steps=(saved["update"] + 2) * STEPS_PER_UPDATE, lr_init=0.0, lr_end=0.0)
+    hp = tiny(max_steps=(saved["update"] + 2) * STEPS_PER_UPDATE, lr_init=0.0, lr_end=0.0, replay_on_disk=on_disk)
     resumed = train(gym_envs("CartPole-v1", 4), hp, tmp_path, resume=True, progress=False)
+    live = sorted(p.name for p in (tmp_path / REPLAY_DIRECTORY).glob("*.npy")) if on_disk else []
+    assert live == (sorted(f"{name}.npy" for name in TrajectoryReplay.SLOTS) if on_disk else [])
     assert resumed.updates == saved["update"] + 2
     final = read_checkpoint(tmp_path)["trainer_state"]
     after = TrajectoryReplay.load(tmp_path / final["replay_file"])
