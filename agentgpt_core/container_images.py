@@ -10,9 +10,14 @@ only: the ECR client is passed in, so the core does not need boto3.
 from __future__ import annotations
 
 import base64
+import shutil
 import subprocess
 from contextlib import contextmanager
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+# What a build context never needs from a source checkout.
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".venv", "*.egg-info", "build")
 
 
 class DockerError(RuntimeError):
@@ -79,3 +84,14 @@ def login_and_push(ecr: Any, image: str, *, local_tag: str | None = None) -> Non
         run_docker("tag", local_tag, image)
     run_docker("login", "--username", user, "--password-stdin", registry, input=password)
     run_docker("push", image)
+
+
+def copy_sources(root: Path, names: Iterable[str], destination: Path) -> None:
+    """Copy ``root/NAME`` (files or folders, without caches, venvs and tests) to ``destination/NAME``."""
+    for name in names:
+        source, target = root / name, destination / name
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=IGNORED)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)

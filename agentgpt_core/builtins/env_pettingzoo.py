@@ -40,15 +40,7 @@ class PettingZooAdapter(EnvAdapter):
 
     def make_vec(self, target: str, num_envs: int, **kwargs: Any) -> ParallelEnvs:
         """``num_envs`` separate envs stepped in this process; each keeps its own agent slots."""
-        envs = ParallelEnvs()
-        try:
-            for _ in range(num_envs):
-                envs.append(self.make(target, **kwargs))
-        except BaseException:
-            for env in envs:
-                env.close()
-            raise
-        return envs
+        return ParallelEnvs.made_by(lambda: self.make(target, **kwargs), num_envs)
 
 
 def _factory(target: str) -> Any:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Hashable
+from typing import Any, Callable, Hashable
 
 import gymnasium as gym
 
@@ -55,6 +55,19 @@ def is_parallel_env(env: Any) -> bool:
 
 class ParallelEnvs(list):
     """``num_envs`` ParallelEnvs that one ``make_vec`` made (what an adapter's make_vec returns)."""
+
+    @classmethod
+    def made_by(cls, make: Callable[[], Any], count: int) -> "ParallelEnvs":
+        """``count`` envs from ``make()``; if one fails, those already made are closed first."""
+        envs = cls()
+        try:
+            for _ in range(count):
+                envs.append(make())
+        except BaseException:
+            for env in envs:
+                env.close()
+            raise
+        return envs
 
 
 def shared_spaces(env: Any, name: str) -> tuple[gym.Space, gym.Space]:

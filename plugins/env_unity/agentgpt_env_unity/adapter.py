@@ -66,15 +66,7 @@ class UnityAdapter(EnvAdapter):
 
     def make_vec(self, target: str, num_envs: int, **kwargs: Any) -> ParallelEnvs:
         """``num_envs`` builds, each its own process on its own worker id, stepped one after another."""
-        envs = ParallelEnvs()
-        try:
-            for _ in range(num_envs):
-                envs.append(self.make(target, **kwargs))
-        except BaseException:
-            for env in envs:
-                env.close()
-            raise
-        return envs
+        return ParallelEnvs.made_by(lambda: self.make(target, **kwargs), num_envs)
 
     def close(self) -> None:
         """Stop builds that ``prepare`` started and no env took."""

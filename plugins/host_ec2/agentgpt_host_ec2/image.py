@@ -15,14 +15,13 @@ from pathlib import Path
 
 import agentgpt_core
 from agentgpt_core import container_images
-from agentgpt_core.container_images import docker_errors_as
+from agentgpt_core.container_images import IGNORED, docker_errors_as
 
 from .aws import Aws, Ec2Error, describe
 
 BASE_IMAGE = "python:3.12-slim"
 HOST_PLUGINS = ("plugins/transport_ws", "plugins/transport_http")
 SOURCE_FILES = ("pyproject.toml", "README.md", "agentgpt_core", *HOST_PLUGINS)
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".venv", "*.egg-info", "build")
 
 
 def source_root() -> Path | None:
@@ -67,13 +66,7 @@ def build_context(packages: list[str] | None = None) -> Path:
     root = source_root()
     context = Path(tempfile.mkdtemp(prefix="agentgpt-image-"))
     if root is not None:
-        for name in SOURCE_FILES:
-            source, target = root / name, context / "agentgpt" / name
-            if source.is_dir():
-                shutil.copytree(source, target, ignore=IGNORED)
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, target)
+        container_images.copy_sources(root, SOURCE_FILES, context / "agentgpt")
     for index, package in enumerate(packages or []):
         source, target = Path(package), context / "user" / str(index)
         if source.is_dir():

@@ -28,7 +28,6 @@ ENTRYPOINT = ["python", "-m", "agentgpt_trainer_sagemaker.container"]
 PLUGINS = ("plugins/transport_http", "plugins/transport_ws", "plugins/tunnel_ngrok")
 SELF = "plugins/trainer_sagemaker"
 SOURCE_FILES = ("pyproject.toml", "README.md", "agentgpt_core", *PLUGINS, SELF)
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".venv", "*.egg-info", "build")
 VARIANTS = ("cpu", "cuda")
 
 
@@ -71,13 +70,7 @@ def build_context(*, variant: str = "cpu", torch_index_url: str | None = None) -
     text = dockerfile(variant=variant, torch_index_url=torch_index_url)
     root = source_root()
     context = Path(tempfile.mkdtemp(prefix="agentgpt-sagemaker-image-"))
-    for name in SOURCE_FILES:
-        source, target = root / name, context / "agentgpt" / name
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=IGNORED)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+    container_images.copy_sources(root, SOURCE_FILES, context / "agentgpt")
     (context / "Dockerfile").write_text(text)
     return context
 
