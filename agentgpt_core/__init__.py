@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
-__all__ = ["GPTAPI", "RemoteEnv", "RemoteParallelEnv", "RemoteVectorEnv", "__version__"]
+from ._version import __version__
+__all__ = ["EnvLauncher", "GPTAPI", "RemoteEnv", "RemoteParallelEnv", "RemoteVectorEnv", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
-    """``RemoteEnv``, ``RemoteParallelEnv``, ``RemoteVectorEnv`` and ``GPTAPI`` load on first use, so ``import agentgpt_core.kinds``
+    """``RemoteEnv``, ``RemoteParallelEnv``, ``RemoteVectorEnv``, ``GPTAPI`` and ``EnvLauncher`` load on first use, so ``import agentgpt_core.kinds``
     (a plugin, a torch-free host) imports nothing else of the core, and a game's client needs no torch."""
     if name == "RemoteEnv":
         from .remote.env import RemoteEnv
@@ -24,6 +24,10 @@ def __getattr__(name: str) -> Any:
         from .remote.vector import RemoteVectorEnv
 
         return RemoteVectorEnv
+    if name == "EnvLauncher":
+        from .launcher import EnvLauncher
+
+        return EnvLauncher
     if name == "GPTAPI":
         from .serve.client import GPTAPI
 

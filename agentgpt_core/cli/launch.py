@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import sys
-from contextlib import ExitStack
+
 import click
 
-from ..envs import EnvService, EnvSpec
-from ..kinds import EnvStartError, Unsupported
+from ..envs import EnvSpec
+from ..hosting import EnvHost, LaunchError
 from ..plugins import PluginNotFound, get_plugin_manager
-from ..protocol.errors import ProtocolError
-from ..security import require_key_off_loopback
-from .options import parse_options
 from .launch_remote import launch_on_host
+from .options import parse_options
 from .signals import sigterm_unwinds_like_ctrl_c, wait_for_interrupt
-from .tunnels import open_tunnel, resolve_tunnel, tunnel_options
+from .tunnels import resolve_tunnel, tunnel_options
 
 
 def parse_env_specs(values: tuple[str, ...]) -> list[EnvSpec]:
@@ -25,7 +23,6 @@ def parse_env_specs(values: tuple[str, ...]) -> list[EnvSpec]:
         return [EnvSpec.parse(value) for value in values]
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--env") from exc
-
 
 
 @click.command()
@@ -57,8 +54,7 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
     Host plugin's machines instead; cloud hosts keep running after this command returns.
     """
     specs = parse_env_specs(envs)
-    manager = get_plugin_manager()
-    host_plugin = _host_plugin(manager, host)
+    host_plugin = _host_plugin(host)
     if host_plugin is not None:
         if tunnel is not None:
             raise click.UsageError("--tunnel is for a host served here, not one started by a Host plugin")
@@ -68,42 +64,20 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
         return
     if instances != 1 or any(v is not None for v in (instance_type, region, image, allow_cidr)):
         raise click.UsageError("--instances, --instance-type, --region, --image and --allow-cidr need --host PLUGIN (e.g. --host ec2)")
-    if connect is None:
-        try:
-            require_key_off_loopback(host, api_key)
-        except ValueError as exc:
-            raise click.UsageError(str(exc)) from exc
-    elif tunnel is not None:
-        raise click.UsageError("--tunnel gives a listening server a public URL; a host that uses --connect needs none")
     try:
-        plugin = manager.get("transports", transport)
-        service = EnvService(specs, adapters=manager.env_adapters())
-    except (PluginNotFound, ValueError) as exc:
+        opener = resolve_tunnel(tunnel, api_key=api_key, server=tunnel_server, options=tunnel_options)
+        served = EnvHost(specs, transport=transport, host=host, port=port, api_key=api_key, connect=connect,
+                         num_envs=num_envs, tunnel=opener, transport_options=parse_options(transport_options))
+    except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    except EnvStartError as exc:  # a simulator that cannot start (missing build, port in use): one line, exit 1
-        raise click.ClickException(str(exc)) from exc
-    opener = resolve_tunnel(tunnel, api_key=api_key, server=tunnel_server, options=tunnel_options)
-    options = parse_options(transport_options)
+    sigterm_unwinds_like_ctrl_c()  # from here on a SIGTERM unwinds whatever stage start() is at, tunnel included
     try:
-        if connect is not None:
-            server = plugin.dial_out(service, connect, api_key=api_key, num_envs=num_envs or 1, **options)
-        else:
-            server = plugin.server(service, host=host, port=port, api_key=api_key, **options)
-        server.start()
-    except (Unsupported, ValueError, TypeError, OSError, ProtocolError) as exc:  # a bad bind or option, or a gateway that refused us
-        raise click.ClickException(str(exc)) from exc
-    sigterm_unwinds_like_ctrl_c()
-    try:
-        with ExitStack() as stack:
-            stack.callback(service.close)
-            stack.callback(server.stop)
-            url = server.url
-            if opener is not None:
-                url = open_tunnel(stack, opener, server.url)
-            served = ", ".join(spec.name for spec in specs)
-            click.echo(f"AGENTGPT_URL={url}", err=False)
-            via = f" (tunnel {tunnel} to {server.url})" if opener is not None else ""
-            click.echo(f"serving {served} over {transport} at {url}{via} (Ctrl-C to stop)", err=True)
+        _start(served)
+        with served:
+            names = ", ".join(served.names)
+            click.echo(f"AGENTGPT_URL={served.url}", err=False)
+            via = f" (tunnel {tunnel} to {served.local_url})" if opener is not None else ""
+            click.echo(f"serving {names} over {transport} at {served.url}{via} (Ctrl-C to stop)", err=True)
             sys.stdout.flush()
             wait_for_interrupt()
     except KeyboardInterrupt:
@@ -111,11 +85,21 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
     click.echo("stopped", err=True)
 
 
-def _host_plugin(manager, host: str):
+def _start(served: EnvHost) -> None:
+    """Start serving; an env the adapters refuse is a usage error, a failure while starting a one-line error."""
+    try:
+        served.start()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    except LaunchError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _host_plugin(host: str):
     """The Host plugin ``--host`` names, or None when it is an address to bind."""
     if not host.isidentifier():
         return None
     try:
-        return manager.get("hosts", host)
+        return get_plugin_manager().get("hosts", host)
     except PluginNotFound:
         return None

@@ -4,21 +4,20 @@ A tunnel makes a local server public, so both commands apply the same checks in 
 place: a public tunnel needs an API key, and secrets (an ngrok auth token, a key) are
 never taken as tunnel options, because a command line lands in shell history and in
 ``ps`` output. Plugins read their secrets from the environment or their own config.
+The rules live in ``agentgpt_core.hosting.configure_tunnel``, which ``EnvLauncher``
+applies too; this module turns their refusals into click errors.
 """
 
 from __future__ import annotations
 
-import re
 from contextlib import ExitStack
 from typing import Callable
 
 import click
 
+from ..hosting import configure_tunnel
 from ..kinds import Tunnel, TunnelError
-from ..plugins import PluginNotFound, get_plugin_manager
 from .options import parse_options
-
-_SECRET_KEY = re.compile(r"token|secret|password|passwd|api_?key|credential", re.IGNORECASE)
 
 
 def tunnel_options(command: Callable) -> Callable:
@@ -41,23 +40,12 @@ def resolve_tunnel(name: str | None, *, api_key: str | None, server: str | None,
             raise click.UsageError("--tunnel-server and --tunnel-option need --tunnel NAME")
         return None
     settings = parse_options(options, param_hint="--tunnel-option")
-    for key in settings:
-        if _SECRET_KEY.search(key):
-            raise click.BadParameter(
-                f"{key!r}: secrets are never taken from the command line (shell history, ps); "
-                "set them in the environment or the tunnel's own config (docs/tunnels.md)", param_hint="--tunnel-option")
     if server is not None:
         settings["server"] = server
     try:
-        template = get_plugin_manager().get("tunnels", name)
-        tunnel = template.configure(**settings)
-    except (PluginNotFound, ValueError, TypeError) as exc:
+        return configure_tunnel(name, api_key=api_key, options=settings)
+    except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    if tunnel.public and not api_key:
-        raise click.UsageError(
-            f"--tunnel {name} makes this server public: anyone with the URL could use it. "
-            "Set AGENTGPT_API_KEY (or pass --api-key) so callers must present the key.")
-    return tunnel
 
 
 def open_tunnel(stack: ExitStack, tunnel: Tunnel, local_url: str) -> str:

@@ -15,7 +15,7 @@ import time
 import uuid
 from typing import Any, Callable, Mapping
 
-from .. import __version__
+from .._version import __version__
 from ..kinds import EnvAdapter, Service
 from ..protocol.errors import (
     EnvError,

@@ -8,7 +8,7 @@ docs/plugins.md shows each interface in a few lines.
 from .client import DeferredCall, TransportClient
 from .env_adapter import EnvAdapter, EnvStartError
 from .gateway import Gateway, HostLink
-from .host import Host, HostError
+from .host import Host, HostError, HostRun
 from .service import Service
 from .trainer import TrainerBackend
 from .transport import Transport, TransportServer, Unsupported
@@ -22,6 +22,7 @@ __all__ = [
     "Host",
     "HostError",
     "HostLink",
+    "HostRun",
     "Service",
     "TrainerBackend",
     "Transport",

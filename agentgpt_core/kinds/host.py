@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any
+from typing import Any, Callable
 
 from .lifecycle import Closing
 
@@ -31,9 +31,32 @@ class Host(Closing):
         """Start ``count`` hosts; their URLs. A plugin that starts them together overrides this."""
         return [self.launch(env_specs, **options) for _ in range(count)]
 
+    def launch_run(self, env_specs: list[str], *, instances: int = 1, **options: Any) -> Any:
+        """One launch as an object with ``urls``, ``stop()`` and a context manager (what
+        ``EnvLauncher.launch_on_cloud`` returns). This default wraps ``launch_many`` and stops
+        everything the plugin started; a plugin whose launches are separate (one cloud run
+        each) returns its own run object, as the ec2 plugin does."""
+        return HostRun(self.launch_many(env_specs, instances, **options), self.terminate)
+
     @abstractmethod
     def terminate(self) -> None:
         """Stop everything ``launch`` started; idempotent."""
 
     def close(self) -> None:
         self.terminate()
+
+
+class HostRun(Closing):
+    """The hosts one ``launch_run`` started: ``urls``, and ``stop()`` (idempotent; also on leaving ``with``)."""
+
+    def __init__(self, urls: list[str], stop: Callable[[], None]) -> None:
+        self.urls = list(urls)
+        self._stop: Callable[[], None] | None = stop
+
+    def stop(self) -> None:
+        stop, self._stop = self._stop, None
+        if stop is not None:
+            stop()
+
+    def close(self) -> None:
+        self.stop()

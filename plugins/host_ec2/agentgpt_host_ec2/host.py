@@ -39,6 +39,8 @@ class Ec2Host(Host):
         self.log: Callable[[str], None] = lambda message: None
 
     def launch_run(self, env_specs: list[str], **options: Any) -> Ec2Run:
+        """One run (``instances`` machines, one security group, one key) as an ``Ec2Run``:
+        what ``EnvLauncher.launch_on_cloud`` returns."""
         run = launch_run(settings_from(env_specs, options), log=self.log)
         self.runs.append(run)
         return run
