@@ -3,7 +3,9 @@
 pyngrok starts ``ngrok start --none --log stdout``, waits for its start-up log lines,
 then creates an endpoint through the agent's local API and, on close, deletes it. This
 module adds what the CLI needs around that: the auth token only from ngrok's config or
-``NGROK_AUTHTOKEN`` (never an argument, never logged), no silent download of the agent
+``NGROK_AUTHTOKEN`` (never an argument, never logged; a token from the environment
+reaches the agent in a private copy of ngrok's config, not on its command line, see
+``private_config``), no silent download of the agent
 (a missing agent is a one-line error), ngrok's error codes turned into one-line
 TunnelErrors, and the agent stopped when the tunnel closes.
 """
@@ -18,6 +20,7 @@ from typing import Any
 
 from agentgpt_core.kinds import Tunnel, TunnelError
 
+from .private_config import PrivateConfig
 from .urls import local_target, public_url_for
 
 TOKEN_VARIABLE = "NGROK_AUTHTOKEN"
@@ -46,6 +49,7 @@ class NgrokTunnel(Tunnel):
         self.startup_timeout = startup_timeout
         self._config: Any = None
         self._public: str | None = None
+        self._private: PrivateConfig | None = None
 
     def configure(self, **options: Any) -> NgrokTunnel:
         unknown = sorted(set(options) - set(self.OPTIONS))
@@ -60,14 +64,19 @@ class NgrokTunnel(Tunnel):
         scheme, host, port = local_target(local_url)
         config = conf.PyngrokConfig(ngrok_path=self._agent_path(), config_path=self.config_path,
                                     region=self.region, startup_timeout=int(self.startup_timeout))
-        token = config.auth_token  # pyngrok reads NGROK_AUTHTOKEN; it reaches ngrok as --authtoken, never a log line
-        if not token and not _config_has_token(conf.get_config_path(config)):
+        token = config.auth_token  # pyngrok reads NGROK_AUTHTOKEN and would pass it on as --authtoken ...
+        config.auth_token = None   # ... where every local user sees it in `ps`: it goes in a private config file instead
+        user_config = conf.get_config_path(config)
+        if not token and not _config_has_token(user_config):
             raise TunnelError(f"ngrok needs an auth token: set {TOKEN_VARIABLE} in the environment, or put it "
                               "in ngrok's config (`ngrok config edit`, key agent.authtoken); never on a command line")
         options: dict[str, Any] = {}
         if self.domain:
             options["url"] = f"https://{self.domain.removeprefix('https://')}"
         self._config = config
+        if token:
+            self._private = PrivateConfig(user_config, token)
+            config.config_path = str(self._private.path)
         try:
             endpoint = ngrok.connect(f"{scheme}://{host}:{port}", pyngrok_config=config, **options)
         except PyngrokError as exc:
@@ -82,8 +91,8 @@ class NgrokTunnel(Tunnel):
 
     def close(self) -> None:
         """Delete the endpoint and stop the agent this tunnel started; idempotent."""
-        config, public = self._config, self._public
-        self._config = self._public = None
+        config, public, private = self._config, self._public, self._private
+        self._config = self._public = self._private = None
         if config is None:
             return
         from pyngrok import ngrok
@@ -95,7 +104,11 @@ class NgrokTunnel(Tunnel):
         except (PyngrokError, OSError):
             pass  # the agent is stopped next, which ends the endpoint anyway
         finally:
-            ngrok.kill(pyngrok_config=config)
+            try:
+                ngrok.kill(pyngrok_config=config)
+            finally:
+                if private is not None:
+                    private.remove()
 
     def _agent_path(self) -> str:
         """The ngrok agent to run; a TunnelError rather than pyngrok's download when there is none."""

@@ -77,6 +77,7 @@ def test_launch_through_ngrok_prints_the_url_and_closes_the_tunnel_on_exit(fake_
             process.kill()
             process.wait()
     record = fake_ngrok.record()
+    assert record["token_from"] == "config" and not record["argv_has_token"]
     assert record["requests"][-1]["method"] == "DELETE", "the endpoint was deleted"
     assert gone(agent), "the ngrok agent was stopped"
     output = process.stdout.read() + process.stderr.read()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 import pytest
+import yaml
 
 from agentgpt_core.kinds import TunnelError
 from agentgpt_core.plugins import get_plugin_manager
@@ -26,7 +28,7 @@ def test_remote_env_steps_cartpole_through_the_tunnel(fake_ngrok, cartpole_serve
             env.reset(seed=0)
             assert env.step(0)[1] == 1.0
         record = fake_ngrok.record()
-        assert record["argv_has_token"] and record["region"] == "eu"
+        assert record["token_from"] == "config" and record["region"] == "eu"
         created = record["requests"][0]
         assert created["path"] == "/api/endpoints"  # pyngrok 9.1's default config_version 3
         assert created["body"]["upstream"]["url"].endswith(cartpole_server.url.rsplit(":", 1)[1])
@@ -35,6 +37,58 @@ def test_remote_env_steps_cartpole_through_the_tunnel(fake_ngrok, cartpole_serve
     assert gone(record["pid"]), "closing the tunnel stops the agent"
     out, err = capfd.readouterr()
     assert token not in caplog.text + out + err
+
+
+def test_the_token_reaches_the_agent_in_a_private_file_never_on_its_command_line(fake_ngrok, cartpole_server, key, token):
+    fake_ngrok.config.write_text('version: "3"\nagent:\n  log_level: info\n  console_ui: false\n')
+    users_config = fake_ngrok.config.read_text()
+    with ngrok(fake_ngrok) as tunnel:
+        url = tunnel.open(cartpole_server.url)
+        record = fake_ngrok.record()
+        assert record["token_from"] == "config" and record["token"] == token, "the agent authenticated"
+        assert token not in " ".join(record["argv"])
+        cmdline = Path(f"/proc/{record['pid']}/cmdline").read_bytes().decode()  # what `ps` shows every user
+        assert "--config" in cmdline and token not in cmdline
+        private = Path(record["config_path"])
+        assert private != fake_ngrok.config and record["config_mode"] == "0o600"
+        assert private.parent.stat().st_mode & 0o777 == 0o700
+        merged = yaml.safe_load(private.read_text())
+        assert merged == {"version": "3", "agent": {"log_level": "info", "console_ui": False, "authtoken": token}}
+        with RemoteEnv(url, "CartPole-v1", api_key=key) as env:
+            env.reset(seed=0)
+            assert env.step(0)[1] == 1.0
+    assert not private.exists() and not private.parent.exists(), "close() removed the private config"
+    assert fake_ngrok.config.read_text() == users_config, "the user's own config is never written"
+
+
+def test_a_v2_config_and_no_config_at_all(fake_ngrok, cartpole_server, tmp_path, token):
+    fake_ngrok.config.write_text('version: "2"\nauthtoken: stale-token\nregion: us\n')
+    with ngrok(fake_ngrok) as tunnel:
+        tunnel.open(cartpole_server.url)
+        record = fake_ngrok.record()
+        merged = yaml.safe_load(Path(record["config_path"]).read_text())
+        assert merged == {"version": "2", "authtoken": token, "region": "us"}  # NGROK_AUTHTOKEN wins, as with pyngrok
+    absent = tmp_path / "nowhere" / "ngrok.yml"
+    with ngrok(fake_ngrok, config_path=str(absent)) as tunnel:
+        tunnel.open(cartpole_server.url)
+        record = fake_ngrok.record()
+        assert record["token"] == token and not absent.exists(), "pyngrok's default config is not written for us"
+    assert not Path(record["config_path"]).exists()
+
+
+def test_a_failed_start_removes_the_private_config(fake_ngrok, monkeypatch):
+    monkeypatch.setenv("FAKE_NGROK_MODE", "refuse-token")
+    with pytest.raises(TunnelError, match="ERR_NGROK_107"), ngrok(fake_ngrok, startup_timeout=10) as tunnel:
+        tunnel.open("http://127.0.0.1:8000")
+    assert fake_ngrok.record()["token_from"] == "config"
+    assert not Path(fake_ngrok.record()["config_path"]).exists()
+
+
+def test_an_unreadable_user_config_is_a_one_line_error_that_never_quotes_it(fake_ngrok, token):
+    fake_ngrok.config.write_text(f"agent: [authtoken: {token}\n")
+    with pytest.raises(TunnelError, match="cannot read ngrok's config") as caught, ngrok(fake_ngrok) as tunnel:
+        tunnel.open("http://127.0.0.1:8000")
+    assert token not in str(caught.value) and "\n" not in str(caught.value) and fake_ngrok.record() == {}
 
 
 def test_an_https_endpoint_becomes_wss_for_a_websocket_server(fake_ngrok, monkeypatch):

@@ -1,18 +1,21 @@
 """A stand-in for the ngrok agent, run by pyngrok exactly as it runs ngrok.
 
-It takes ``start --none --log stdout [--config P] [--authtoken T] [--region R]``,
+It takes ``start --none --log stdout [--config P] [--authtoken T] [--region R]``, needs a
+token (``--authtoken``, else ``authtoken:`` in the ``--config`` file) as ngrok does,
 serves the agent's local API (``/api/endpoints`` for pyngrok's config v3,
 ``/api/tunnels`` for v2) on 127.0.0.1, prints ngrok's logfmt start-up lines once that
 API answers, and for each endpoint created forwards a loopback port to the upstream,
 byte for byte (WebSockets pass through). ``FAKE_NGROK_MODE`` picks a failure to play:
 ``refuse-token``, ``limit``, ``crash``, or public URLs that are ``https`` (not
 forwarded) or ``plain-public`` (http on a public host). ``FAKE_NGROK_RECORD`` names a
-JSON file where it records its pid, whether it got a token and region, and requests.
+JSON file where it records its pid, argv, where its token came from (and the token, so
+a test can check it is the right one), its config file and that file's mode, and requests.
 Standard library only: the test copies it with this interpreter as its ``#!``.
 """
 
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -23,9 +26,31 @@ from urllib.parse import urlsplit
 MODE = os.environ.get("FAKE_NGROK_MODE", "ok")
 RECORD = os.environ.get("FAKE_NGROK_RECORD")
 ENDPOINTS = {}
-STATE = {"pid": os.getpid(), "argv_has_token": "--authtoken" in sys.argv, "region": None, "requests": [], "forwarders": []}
+STATE = {"pid": os.getpid(), "argv": sys.argv[1:], "argv_has_token": "--authtoken" in sys.argv, "region": None,
+         "config_path": None, "config_mode": None, "token": None, "token_from": None, "requests": [], "forwarders": []}
 if "--region" in sys.argv:
     STATE["region"] = sys.argv[sys.argv.index("--region") + 1]
+
+
+def find_token():
+    """The auth token as ngrok takes it: ``--authtoken`` first, else ``authtoken:`` in the ``--config`` file."""
+    if "--authtoken" in sys.argv:
+        return sys.argv[sys.argv.index("--authtoken") + 1], "argv"
+    if "--config" in sys.argv:
+        path = sys.argv[sys.argv.index("--config") + 1]
+        STATE["config_path"] = path
+        try:
+            STATE["config_mode"] = oct(os.stat(path).st_mode & 0o777)
+            with open(path) as file:
+                found = re.search(r"^\s*authtoken:\s*['\"]?([^'\"\s]+)", file.read(), re.MULTILINE)
+        except OSError:
+            found = None
+        if found:
+            return found.group(1), "config"
+    return None, None
+
+
+STATE["token"], STATE["token_from"] = find_token()
 
 
 def record():
@@ -123,6 +148,10 @@ class Api(BaseHTTPRequestHandler):
 def main():
     record()
     if MODE == "crash":
+        sys.exit(1)
+    if STATE["token"] is None:  # as ngrok: no session without a token
+        log("eror", "session closing", obj="tunnels.session",
+            err="authentication failed: Usage of ngrok requires a verified account and authtoken.\\r\\n\\r\\nERR_NGROK_4018\\r\\n")
         sys.exit(1)
     if MODE in ("refuse-token", "limit"):
         err = {"refuse-token": "authentication failed: The authtoken you specified is properly formed, but it is invalid.",
