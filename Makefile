@@ -11,7 +11,7 @@ EXAMPLE_PLUGIN := tests/example_plugin
 UNITY_VENV := .venv-unity
 UNITY_STAMP := $(UNITY_VENV)/.installed
 
-.PHONY: install install-unity run test test-unity bench bench-multiagent bench-serving bench-unity clean
+.PHONY: install install-unity run test test-unity bench bench-multiagent bench-serving bench-unity docs clean
 
 $(STAMP): pyproject.toml $(foreach p,$(PLUGINS),$(p)/pyproject.toml) $(EXAMPLE_PLUGIN)/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ bench-serving: install
 # Decisions per second through the fake Unity player: WS dial-out vs UnityEnvironment directly.
 bench-unity: install-unity
 	OMP_NUM_THREADS=1 $(UNITY_VENV)/bin/python benchmarks/unity_throughput.py
+
+# docs/cli.md's --help blocks from the installed CLI (the prose between them is kept).
+docs: install
+	$(BIN)/python docs/cli_reference.py
 
 clean:
 	rm -rf $(VENV) $(UNITY_VENV) runs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 
@@ -72,3 +73,27 @@ def test_training_commands_without_the_train_extra_say_what_to_install(command, 
 def test_the_extra_check_finds_what_is_installed():
     assert extras.missing(("json", "no_such_module_here")) == ["no_such_module_here"]
     assert isinstance(extras.needs_extra(click.Command("x", callback=lambda: None)), click.Command)
+
+
+def test_launch_on_the_local_host_plugin_serves_until_interrupted():
+    """``--on PLUGIN`` with a plugin whose hosts are not detached: it prints each URL and stops them on Ctrl-C."""
+    process = subprocess.Popen([*LAUNCH, "--on", "local", "--env", "gym:CartPole-v1"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_reaches_the_child)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("AGENTGPT_URL=http://127.0.0.1:"), line + process.stderr.read()
+        with RemoteEnv(line.split("=", 1)[1].strip(), "CartPole-v1") as env:
+            env.reset(seed=0)
+            assert env.step(0)[1] == 1.0
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert "deprecated" not in process.stderr.read()
+
+
+def _ctrl_c_reaches_the_child() -> None:
+    """Undo an inherited 'ignore SIGINT' in the child, so Ctrl-C reaches it as in a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sys
 
 import click
+from click.core import ParameterSource
 
 from ..envs import EnvSpec
-from ..hosting import EnvHost, LaunchError
+from ..hosting import EnvHost, LaunchError, host_plugin
+from ..kinds import Host
 from ..plugins import PluginNotFound, get_plugin_manager
 from .launch_remote import launch_on_host
 from .options import parse_options
@@ -27,8 +29,9 @@ def parse_env_specs(values: tuple[str, ...]) -> list[EnvSpec]:
 
 @click.command()
 @click.option("--transport", default="http", show_default=True, help="Transport plugin (see `agentgpt plugins`).")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to bind (non-loopback needs an API key), or a Host plugin to run the envs on (e.g. ec2).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (non-loopback needs an API key).")
+@click.option("--on", "on", default=None, metavar="PLUGIN",
+              help="Run the envs on machines a Host plugin starts instead of here, e.g. --on ec2 (see `agentgpt plugins`).")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to bind (0 picks a free one).")
 @click.option("--env", "envs", multiple=True, metavar="SPEC", help="An env to serve: gym:CartPole-v1 or ALIAS=gym:pkg.module:factory. Repeatable.")
 @click.option("--api-key", envvar="AGENTGPT_API_KEY", default=None, help="Bearer key callers must send [env: AGENTGPT_API_KEY].")
@@ -37,12 +40,12 @@ def parse_env_specs(values: tuple[str, ...]) -> list[EnvSpec]:
 @tunnel_options
 @click.option("--option", "-o", "transport_options", multiple=True, metavar="KEY=VALUE",
               help="A transport-specific setting, e.g. -o max_body_bytes=1048576 (see the transport's docs). Repeatable.")
-@click.option("--instances", default=1, show_default=True, type=click.IntRange(min=1), help="With --host PLUGIN: how many hosts (machines) to start.")
-@click.option("--instance-type", default=None, help="With --host PLUGIN: machine type (e.g. t3.small for ec2).")
-@click.option("--region", default=None, help="With --host PLUGIN: cloud region (default: the cloud SDK's).")
-@click.option("--image", default=None, metavar="URI", help="With --host PLUGIN: an env-host image already pushed (skips the build).")
-@click.option("--allow-cidr", default=None, metavar="CIDR", help="With --host PLUGIN and no --connect: who may reach the listening port (default: your public IP).")
-def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key: str | None, connect: str | None,
+@click.option("--instances", default=1, show_default=True, type=click.IntRange(min=1), help="With --on PLUGIN: how many hosts (machines) to start.")
+@click.option("--instance-type", default=None, help="With --on PLUGIN: machine type (e.g. t3.small for ec2).")
+@click.option("--region", default=None, help="With --on PLUGIN: cloud region (default: the cloud SDK's).")
+@click.option("--image", default=None, metavar="URI", help="With --on PLUGIN: an env-host image already pushed (skips the build).")
+@click.option("--allow-cidr", default=None, metavar="CIDR", help="With --on PLUGIN and no --connect: who may reach the listening port (default: your public IP).")
+def launch(transport: str, host: str, on: str | None, port: int, envs: tuple[str, ...], api_key: str | None, connect: str | None,
            num_envs: int | None, tunnel: str | None, tunnel_server: str | None, tunnel_options: tuple[str, ...],
            transport_options: tuple[str, ...], instances: int, instance_type: str | None, region: str | None,
            image: str | None, allow_cidr: str | None) -> None:
@@ -50,20 +53,20 @@ def launch(transport: str, host: str, port: int, envs: tuple[str, ...], api_key:
 
     Prints ``AGENTGPT_URL=<url>`` once serving (the tunnel's public URL with
     ``--tunnel``), so scripts can read where to connect. The tunnel closes on exit,
-    Ctrl-C and SIGTERM. With ``--host PLUGIN`` (e.g. ``ec2``) the envs run on that
+    Ctrl-C and SIGTERM. With ``--on PLUGIN`` (e.g. ``ec2``) the envs run on that
     Host plugin's machines instead; cloud hosts keep running after this command returns.
     """
     specs = parse_env_specs(envs)
-    host_plugin = _host_plugin(host)
-    if host_plugin is not None:
+    plugin = _chosen_host_plugin(on, host)
+    if plugin is not None:
         if tunnel is not None:
-            raise click.UsageError("--tunnel is for a host served here, not one started by a Host plugin")
+            raise click.UsageError("--tunnel is for a host served here, not one started by --on PLUGIN")
         host_options = dict(connect=connect, num_envs=num_envs, api_key=api_key, port=port, instance_type=instance_type,
                             region=region, image=image, allow_cidr=allow_cidr, **parse_options(transport_options))
-        launch_on_host(host_plugin, list(envs), instances=instances, host_options=host_options, wait=wait_for_interrupt)
+        launch_on_host(plugin, list(envs), instances=instances, host_options=host_options, wait=wait_for_interrupt)
         return
     if instances != 1 or any(v is not None for v in (instance_type, region, image, allow_cidr)):
-        raise click.UsageError("--instances, --instance-type, --region, --image and --allow-cidr need --host PLUGIN (e.g. --host ec2)")
+        raise click.UsageError("--instances, --instance-type, --region, --image and --allow-cidr need --on PLUGIN (e.g. --on ec2)")
     try:
         opener = resolve_tunnel(tunnel, api_key=api_key, server=tunnel_server, options=tunnel_options)
         served = EnvHost(specs, transport=transport, host=host, port=port, api_key=api_key, connect=connect,
@@ -95,11 +98,25 @@ def _start(served: EnvHost) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
-def _host_plugin(host: str):
-    """The Host plugin ``--host`` names, or None when it is an address to bind."""
+def _chosen_host_plugin(on: str | None, host: str) -> Host | None:
+    """The Host plugin ``--on`` names; None to serve here.
+
+    ``--host NAME`` once chose the plugin too (``--host ec2``); a ``--host`` value that is a
+    registered Host plugin's name still does, with a one-line deprecation notice.
+    """
+    if on is not None:
+        if click.get_current_context().get_parameter_source("host") is ParameterSource.COMMANDLINE:
+            raise click.UsageError("--host is the address to bind here; with --on PLUGIN the plugin's machines serve")
+        try:
+            return host_plugin(on)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
     if not host.isidentifier():
         return None
     try:
-        return get_plugin_manager().get("hosts", host)
+        plugin = get_plugin_manager().get("hosts", host)
     except PluginNotFound:
         return None
+    click.echo(f"warning: --host {host} for a Host plugin is deprecated; use --on {host} (--host is the address to bind)",
+               err=True)
+    return plugin

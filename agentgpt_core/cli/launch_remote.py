@@ -1,8 +1,8 @@
-"""``agentgpt launch --host NAME``: hand the envs to a Host plugin (e.g. ``ec2``) instead of serving here.
+"""``agentgpt launch --on NAME``: hand the envs to a Host plugin (e.g. ``ec2``) instead of serving here.
 
-``--host`` otherwise names the address to bind; a value that is the name of a registered
-Host plugin selects that plugin. Detached hosts (cloud machines) keep running after this
-command returns; others run until Ctrl-C, as a plain ``launch`` does.
+(``--host NAME`` still selects a registered Host plugin, with a deprecation notice:
+``--host`` is the address to bind.) Detached hosts (cloud machines) keep running after
+this command returns; others run until Ctrl-C, as a plain ``launch`` does.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ class Host(Closing):
     """Starts env hosts serving ``env_specs`` and says where to reach each; ``close()`` stops them all.
 
     ``detached`` hosts (cloud machines) outlive the process that launched them: ``agentgpt
-    launch --host NAME`` returns once they are up instead of waiting for Ctrl-C, and the
+    launch --on NAME`` returns once they are up instead of waiting for Ctrl-C, and the
     plugin offers its own way to stop them later.
     """
 

@@ -1,6 +1,6 @@
 """EC2 host plugin for AgentGPT: env hosts on AWS from one command, with no port open to the world.
 
-``agentgpt launch --host ec2 --connect wss://TRAINER --env gym:CartPole-v1 --instances 4``
+``agentgpt launch --on ec2 --connect wss://TRAINER --env gym:CartPole-v1 --instances 4``
 builds the env-host image (or takes ``--image``), pushes it to ECR, and starts tagged
 instances whose hosts dial out to the trainer; ``agentgpt hosts down`` removes them.
 """

@@ -34,7 +34,7 @@ CHECKIP_URL = "https://checkip.amazonaws.com"
 
 @dataclass
 class Ec2LaunchSettings:
-    """Everything ``agentgpt launch --host ec2`` and ``EnvLauncher.launch_on_cloud`` accept."""
+    """Everything ``agentgpt launch --on ec2`` and ``EnvLauncher.launch_on_cloud`` accept."""
 
     env_specs: list[str]
     connect: str | None = None  # the trainer's gateway (ws:// or wss://): dial-out, no inbound port

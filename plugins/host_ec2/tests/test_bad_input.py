@@ -7,7 +7,7 @@ import pytest
 
 from ec2_helpers import AMI, TRAINER, instances, run_groups
 
-LAUNCH = ("launch", "--host", "ec2", "--env", "gym:CartPole-v1", "--connect", TRAINER, "-o", f"ami={AMI}", "-o", "wait=false",
+LAUNCH = ("launch", "--on", "ec2", "--env", "gym:CartPole-v1", "--connect", TRAINER, "-o", f"ami={AMI}", "-o", "wait=false",
           "-o", "instance_profile=agentgpt-host")
 
 
@@ -62,7 +62,7 @@ def test_unknown_host_option(aws, agentgpt):
 
 def test_cloud_options_without_a_host_plugin(agentgpt):
     result = agentgpt("launch", "--env", "gym:CartPole-v1", "--instances", "3")
-    assert result.exit_code == 2 and "need --host PLUGIN" in result.output
+    assert result.exit_code == 2 and "need --on PLUGIN" in result.output
 
 
 def test_hosts_down_with_bad_region_and_no_credentials(unreachable_aws, agentgpt, monkeypatch):

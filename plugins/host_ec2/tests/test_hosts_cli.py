@@ -13,7 +13,7 @@ from ec2_helpers import AMI, TRAINER, instances, run_groups
 
 
 def launch(agentgpt, *extra):
-    result = agentgpt("launch", "--host", "ec2", "--env", "gym:CartPole-v1", "--connect", TRAINER, "--image", "x/y:1",
+    result = agentgpt("launch", "--on", "ec2", "--env", "gym:CartPole-v1", "--connect", TRAINER, "--image", "x/y:1",
                       "-o", f"ami={AMI}", "-o", "wait=false", *extra)
     assert result.exit_code == 0, result.output
     return result
@@ -59,7 +59,7 @@ def test_down_finishes_a_run_whose_own_clean_up_failed(aws, agentgpt, monkeypatc
 
     real_teardown = launch_module.teardown
     monkeypatch.setattr(launch_module, "teardown", broken_teardown)
-    result = agentgpt("launch", "--host", "ec2", "--env", "gym:CartPole-v1", "--connect", TRAINER, "--image", "x/y:1",
+    result = agentgpt("launch", "--on", "ec2", "--env", "gym:CartPole-v1", "--connect", TRAINER, "--image", "x/y:1",
                       "--api-key", "k", "-o", f"ami={AMI}", "-o", "instance_profile=no-such-profile")
     assert result.exit_code == 1
     assert "retry: agentgpt hosts down --run-id" in result.output

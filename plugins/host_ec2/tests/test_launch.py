@@ -1,4 +1,4 @@
-"""``agentgpt launch --host ec2`` against moto in server mode: image, user-data, tags, security
+"""``agentgpt launch --on ec2`` against moto in server mode: image, user-data, tags, security
 groups, keys, and the clean-up after a failure."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ec2_helpers import AMI, KEY, TRAINER, instances, make_profile, no_world_rul
 
 def test_dial_out_builds_pushes_and_launches_tagged_hosts_with_no_inbound_port(aws, docker_log, agentgpt):
     profile = make_profile(aws)
-    result = agentgpt("launch", "--host", "ec2", "--env", "gym:CartPole-v1", "--connect", TRAINER, "--num-envs", "4",
+    result = agentgpt("launch", "--on", "ec2", "--env", "gym:CartPole-v1", "--connect", TRAINER, "--num-envs", "4",
                       "--instances", "2", "--instance-type", "t3.small", "--region", "us-east-1", "--api-key", KEY,
                       "-o", f"ami={AMI}", "-o", f"instance_profile={profile}", "-o", "wait=false")
     assert result.exit_code == 0, result.output
@@ -60,7 +60,7 @@ def test_dial_out_builds_pushes_and_launches_tagged_hosts_with_no_inbound_port(a
 
 def test_listening_mode_opens_one_port_to_the_callers_cidr_and_requires_a_generated_key(aws, no_docker_engine, agentgpt):
     image = "public.example.org/my-env:1"
-    result = agentgpt("launch", "--host", "ec2", "--env", "gym:CartPole-v1", "--port", "8100", "--image", image,
+    result = agentgpt("launch", "--on", "ec2", "--env", "gym:CartPole-v1", "--port", "8100", "--image", image,
                       "--allow-cidr", "203.0.113.7/32", "-o", f"ami={AMI}", "-o", "wait=false")
     assert result.exit_code == 0, result.output  # --image: no build, so no Docker engine needed
     hosts = instances(aws)
@@ -85,14 +85,14 @@ def test_listening_mode_opens_one_port_to_the_callers_cidr_and_requires_a_genera
 
 def test_the_whole_internet_is_refused_before_anything_is_made(aws, agentgpt):
     for cidr in ("0.0.0.0/0", "::/0"):
-        result = agentgpt("launch", "--host", "ec2", "--env", "gym:CartPole-v1", "--image", "x/y:1", "--allow-cidr", cidr)
+        result = agentgpt("launch", "--on", "ec2", "--env", "gym:CartPole-v1", "--image", "x/y:1", "--allow-cidr", cidr)
         assert result.exit_code == 1
         assert "whole internet" in result.output
     assert run_groups(aws) == [] and instances(aws) == []
 
 
 def test_run_instances_failing_after_the_security_group_removes_what_the_run_made(aws, agentgpt):
-    result = agentgpt("launch", "--host", "ec2", "--env", "gym:CartPole-v1", "--connect", TRAINER, "--image", "x/y:1",
+    result = agentgpt("launch", "--on", "ec2", "--env", "gym:CartPole-v1", "--connect", TRAINER, "--image", "x/y:1",
                       "--api-key", KEY, "-o", f"ami={AMI}", "-o", "instance_profile=no-such-profile")
     assert result.exit_code == 1
     assert "RunInstances failed" in result.output and KEY not in result.output
@@ -102,7 +102,7 @@ def test_run_instances_failing_after_the_security_group_removes_what_the_run_mad
 
 
 def test_hosts_that_never_come_up_time_out_with_the_console_tail_and_are_removed(aws, agentgpt):
-    result = agentgpt("launch", "--host", "ec2", "--env", "gym:CartPole-v1", "--connect", TRAINER, "--image", "x/y:1",
+    result = agentgpt("launch", "--on", "ec2", "--env", "gym:CartPole-v1", "--connect", TRAINER, "--image", "x/y:1",
                       "-o", f"ami={AMI}", "-o", "wait_timeout=0")
     assert result.exit_code == 1
     assert "did not come up within 0s" in result.output and "console tail:" in result.output
@@ -112,5 +112,22 @@ def test_hosts_that_never_come_up_time_out_with_the_console_tail_and_are_removed
 def test_a_private_ecr_image_without_an_instance_profile_is_refused_before_any_aws_call(aws, docker_log, agentgpt, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     for image in ([], ["--image", "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-env:1"]):
-        result = agentgpt("launch", "--host", "ec2", "--env", "gym:CartPole-v1", "--connect", TRAINER, *image)
+        result = agentgpt("launch", "--on", "ec2", "--env", "gym:CartPole-v1", "--connect", TRAINER, *image)
         assert result.exit_code == 1 and "-o instance_profile=NAME" in result.output
+
+
+def test_the_old_host_spelling_still_launches_with_a_one_line_deprecation_notice(aws, agentgpt):
+    result = agentgpt("launch", "--host", "ec2", "--env", "gym:CartPole-v1", "--connect", TRAINER, "--image", "x/y:1",
+                      "-o", f"ami={AMI}", "-o", "wait=false")
+    assert result.exit_code == 0, result.output
+    assert f"AGENTGPT_URL={TRAINER}" in result.stdout and len(instances(aws)) == 1
+    notice = [line for line in result.stderr.splitlines() if "deprecated" in line]
+    assert notice == ["warning: --host ec2 for a Host plugin is deprecated; use --on ec2 (--host is the address to bind)"]
+    assert "deprecated" not in result.stdout
+
+
+def test_on_with_a_bind_address_or_a_missing_plugin_is_refused(agentgpt):
+    result = agentgpt("launch", "--on", "ec2", "--host", "0.0.0.0", "--env", "gym:CartPole-v1", "--connect", TRAINER)
+    assert result.exit_code == 2 and "--host is the address to bind" in result.output
+    result = agentgpt("launch", "--on", "docker", "--env", "gym:CartPole-v1")
+    assert result.exit_code == 2 and "pip install agentgpt-host-docker" in result.output
