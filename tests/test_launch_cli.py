@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 
@@ -78,11 +79,13 @@ def test_the_extra_check_finds_what_is_installed():
 def test_launch_on_the_local_host_plugin_serves_until_interrupted():
     """``--on PLUGIN`` with a plugin whose hosts are not detached: it prints each URL and stops them on Ctrl-C."""
     process = subprocess.Popen([*LAUNCH, "--on", "local", "--env", "gym:CartPole-v1"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_reaches_the_child)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # undo an inherited ignore
     try:
         line = process.stdout.readline()
         assert line.startswith("AGENTGPT_URL=http://127.0.0.1:"), line + process.stderr.read()
-        with RemoteEnv(line.split("=", 1)[1].strip(), "CartPole-v1") as env:
+        url = line.split("=", 1)[1].strip()
+        with RemoteEnv(url, "CartPole-v1") as env:
             env.reset(seed=0)
             assert env.step(0)[1] == 1.0
         process.send_signal(signal.SIGINT)
@@ -92,8 +95,6 @@ def test_launch_on_the_local_host_plugin_serves_until_interrupted():
             process.kill()
             process.wait()
     assert "deprecated" not in process.stderr.read()
+    with pytest.raises(ConnectionRefusedError):  # the plugin's host process was stopped with the command
+        socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=5).close()
 
-
-def _ctrl_c_reaches_the_child() -> None:
-    """Undo an inherited 'ignore SIGINT' in the child, so Ctrl-C reaches it as in a terminal."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
