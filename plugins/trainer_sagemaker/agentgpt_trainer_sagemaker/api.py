@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from . import job_secrets
 from .aws import Aws, SageMakerError, aws_errors
 from .config import SageMakerConfig
 from .endpoints import deploy, unique_name, upload_policy
@@ -13,14 +14,16 @@ from .training import JOB_KEYS, job_hyperparameters, start_training_job, wait_fo
 
 
 def train_on_cloud(config: SageMakerConfig, hyperparameters: Mapping[str, Any], *, wait: bool = True,
-                   environment: Mapping[str, str] | None = None, echo: Callable[[str], None] = print, poll_s: float = 15.0) -> str:
+                   environment: Mapping[str, str] | None = None, secrets: Mapping[str, str] | None = None,
+                   echo: Callable[[str], None] = print, poll_s: float = 15.0) -> str:
     """Start a training job; with ``wait`` follow it and return the policy's S3 URI, else return the job's name.
 
     ``hyperparameters``: ``env`` (required, e.g. ``"gym:CartPole-v1"``), the job keys
     (``hosts``, ``listen``, ``tunnel``...: training.JOB_KEYS) and any trainer setting
     (``max_steps``, ``lr_init``...: agentgpt_core.train.Hyperparameters). ``environment``: the
-    container's variables, e.g. ``AGENTGPT_API_KEY`` for the env hosts (SageMaker shows them to
-    whoever may DescribeTrainingJob: use a key made for this job).
+    container's plain variables (SageMaker shows them to whoever may DescribeTrainingJob).
+    ``secrets``: ``AGENTGPT_API_KEY`` (the env hosts' key) and ``NGROK_AUTHTOKEN``, stored as
+    ``config.secrets`` says (job_secrets.py: Secrets Manager by default, deleted when the job ends).
     """
     values = dict(hyperparameters)
     env = values.pop("env", None)
@@ -28,7 +31,19 @@ def train_on_cloud(config: SageMakerConfig, hyperparameters: Mapping[str, Any], 
         raise SageMakerError("hyperparameters need 'env': the env to train on, e.g. gym:CartPole-v1")
     job = {k: values.pop(k) for k in JOB_KEYS if k in values}
     aws = Aws.for_config(config)
-    name = start_training_job(config, job_hyperparameters(env, values, **job), environment=environment, aws=aws)
+    hyperparameters = job_hyperparameters(env, values, **job)  # checked before a secret is stored
+    hidden = job_secrets.job_environment(aws, config.secrets, secrets or {})
+    secret = hidden.get(job_secrets.POINTER)
+    try:
+        name = start_training_job(config, hyperparameters, environment={**(environment or {}), **hidden},
+                                  tags={job_secrets.TAG: secret} if secret else None, aws=aws)
+    except BaseException:
+        if secret:
+            job_secrets.delete(aws, secret)
+        raise
+    if secret:
+        echo(f"the job reads its secrets from Secrets Manager ({secret}); "
+             "they are deleted when the job's end is followed (`agentgpt jobs logs NAME --follow`) or it is stopped")
     echo(f"started training job {name} in {aws.region}")
     if not wait:
         return name

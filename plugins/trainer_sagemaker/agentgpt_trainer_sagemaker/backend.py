@@ -41,12 +41,11 @@ class SageMakerTrainer(TrainerBackend):
         def start() -> str:
             sagemaker_config = _config(config)
             given = dict(job)
-            environment = {"AGENTGPT_API_KEY": given.pop("api_key")} if given.get("api_key") else {}
-            if given.get("tunnel") == "ngrok" and os.environ.get("NGROK_AUTHTOKEN"):
-                environment["NGROK_AUTHTOKEN"] = os.environ["NGROK_AUTHTOKEN"]  # the job opens the tunnel
-            given.pop("api_key", None)
+            secrets = {"AGENTGPT_API_KEY": given.pop("api_key", None) or ""}
+            if given.get("tunnel") == "ngrok":
+                secrets["NGROK_AUTHTOKEN"] = os.environ.get("NGROK_AUTHTOKEN", "")  # the job opens the tunnel
             values = {**file_hyperparameters(config), **settings, "env": env, **{k: v for k, v in given.items() if v not in (None, ())}}
-            return train_on_cloud(sagemaker_config, values, wait=wait, environment=environment, echo=echo)
+            return train_on_cloud(sagemaker_config, values, wait=wait, secrets=secrets, echo=echo)
 
         return one_line_errors(start)
 

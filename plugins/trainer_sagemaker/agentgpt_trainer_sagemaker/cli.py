@@ -89,7 +89,7 @@ def jobs_stop(name: str, config: Path | None, region: str | None) -> None:
     from .training import stop_job
 
     aws = _aws(config, region)
-    one_line_errors(lambda: stop_job(aws, name))
+    one_line_errors(lambda: stop_job(aws, name, echo=lambda line: click.echo(line, err=True)))
     click.echo(f"stopping {name}")
 
 

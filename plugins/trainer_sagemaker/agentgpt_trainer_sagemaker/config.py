@@ -46,6 +46,7 @@ class SageMakerConfig:
     tags: dict[str, str] = field(default_factory=dict)
     endpoint_instance_type: str = "ml.m5.large"
     endpoint_instance_count: int = 1
+    secrets: str = "secretsmanager"  # where a job's API key / ngrok token go: "secretsmanager", or "environment" (visible to DescribeTrainingJob)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -80,6 +81,9 @@ class SageMakerConfig:
             raise ConfigError(f"checkpoint_path {self.checkpoint_path!r} is not an S3 URI (s3://bucket/prefix)")
         if not _NAME.match(self.base_job_name) or len(self.base_job_name) > 48:
             raise ConfigError(f"base_job_name {self.base_job_name!r}: letters, digits and hyphens, at most 48")
+        if self.secrets not in ("secretsmanager", "environment"):
+            raise ConfigError(f"secrets {self.secrets!r}: \"secretsmanager\" (the default: the job reads them from AWS Secrets Manager) "
+                              "or \"environment\" (the job's environment, which DescribeTrainingJob shows)")
         if not isinstance(self.tags, dict) or len(self.tags) > 40:
             raise ConfigError("tags must be a table of at most 40 KEY = \"VALUE\" pairs")
         for key, value in self.tags.items():

@@ -12,7 +12,8 @@ port 8080: ``GET /ping``, ``POST /invocations``.
 
 The root is ``/opt/ml`` unless ``AGENTGPT_SAGEMAKER_ROOT`` names another directory, so the
 same code runs on a laptop against a temporary directory laid out like ``/opt/ml``.
-It imports the core only: the image has neither boto3 nor the SageMaker SDK.
+It imports the core only (the image has no SageMaker SDK), and boto3 only to read the job's
+secrets from Secrets Manager when ``AGENTGPT_SECRETS_ARN`` names them (job_secrets.py).
 """
 
 from __future__ import annotations
@@ -72,6 +73,10 @@ def train(base: Path) -> Path:
         raise ValueError("hyperparameter 'env' is missing: which env to train on (e.g. gym:CartPole-v1)")
     hp = load_hyperparameters(None, settings)
     spec = _env_spec(job["env"])
+    if os.environ.get("AGENTGPT_SECRETS_ARN"):  # the key and token are in Secrets Manager (job_secrets.py)
+        from .job_secrets import load_into_environment
+
+        load_into_environment()
     api_key = os.environ.get("AGENTGPT_API_KEY") or None
     run_dir, model_dir = base / "checkpoints", base / "model"
     resume = (run_dir / "checkpoint.pt").exists()

@@ -48,7 +48,7 @@ def dockerfile(*, variant: str = "cpu", torch_index_url: str | None = None, base
         f"RUN pip install {TORCH}{index}",
         "COPY agentgpt/ /opt/agentgpt/src/",
         "RUN pip install '/opt/agentgpt/src[train]' " + " ".join(f"/opt/agentgpt/src/{p}" for p in PLUGINS)
-        + f" && pip install --no-deps /opt/agentgpt/src/{SELF}",
+        + f" boto3 && pip install --no-deps /opt/agentgpt/src/{SELF}",  # boto3: the job reads its secrets (job_secrets.py)
         "WORKDIR /opt/ml",
         "EXPOSE 8080",
         f"ENTRYPOINT [{quoted}]",

@@ -17,6 +17,7 @@ import json
 import time
 from typing import Any, Callable, Iterator, Mapping
 
+from . import job_secrets
 from .aws import Aws, SageMakerError, aws_errors
 from .config import SageMakerConfig
 
@@ -64,7 +65,8 @@ def _role_exists(aws: Aws, role_arn: str) -> None:
 
 
 def start_training_job(config: SageMakerConfig, hyperparameters: Mapping[str, str], *,
-                       environment: Mapping[str, str] | None = None, aws: Aws | None = None) -> str:
+                       environment: Mapping[str, str] | None = None, tags: Mapping[str, str] | None = None,
+                       aws: Aws | None = None) -> str:
     """Create the training job with ``ModelTrainer`` and return its name (it is not waited for)."""
     import os
 
@@ -89,7 +91,7 @@ def start_training_job(config: SageMakerConfig, hyperparameters: Mapping[str, st
             output_data_config=OutputDataConfig(s3_output_path=config.output_path, compression_type="GZIP"),
             hyperparameters=dict(hyperparameters),
             environment=dict(environment or {}),
-            tags=[Tag(key=t["Key"], value=t["Value"]) for t in config.tag_list()],
+            tags=[Tag(key=t["Key"], value=t["Value"]) for t in config.tag_list()] + [Tag(key=k, value=v) for k, v in (tags or {}).items()],
         ).with_metric_definitions([MetricDefinition(name=m["Name"], regex=m["Regex"]) for m in METRIC_DEFINITIONS])
         if config.checkpoint_path:
             trainer = trainer.with_checkpoint_config(CheckpointConfig(s3_uri=config.checkpoint_path, local_path="/opt/ml/checkpoints"))
@@ -145,6 +147,7 @@ def wait_for_job(aws: Aws, name: str, *, echo: Callable[[str], None] = print, lo
             for line in job_log_lines(aws, name, tokens):
                 echo(line)
         if status[0] in FINAL_STATES:
+            job_secrets.forget(aws, job, echo)
             break
         if timeout_s is not None and time.monotonic() - started > timeout_s:
             raise SageMakerError(f"training job {name} still {status[0]} after {timeout_s:.0f}s; follow it with `agentgpt jobs logs {name}`")
@@ -162,6 +165,8 @@ def list_jobs(aws: Aws, *, limit: int = 20) -> list[dict]:
     return found["TrainingJobSummaries"]
 
 
-def stop_job(aws: Aws, name: str) -> None:
+def stop_job(aws: Aws, name: str, echo: Callable[[str], None] = print) -> None:
+    """Stop the job and delete its secret (a stopped job never starts again)."""
     with aws_errors(f"could not stop training job {name}"):
         aws.client("sagemaker").stop_training_job(TrainingJobName=name)
+    job_secrets.forget(aws, describe_job(aws, name), echo)

@@ -42,7 +42,7 @@ def test_train_with_the_sagemaker_trainer_starts_a_job_from_one_file_and_flags(a
     assert sent["HyperParameters"] == {"env": "gym:CartPole-v1", "num_envs": "16", "lr_init": "0.0003", "max_steps": "50000",
                                        "hosts": "http://10.0.0.5:8000 http://10.0.0.6:8000", "transport": "http"}
     assert sent["EnableManagedSpotTraining"] is True
-    assert sent["Environment"] == {"AGENTGPT_API_KEY": "job-key-1"}  # a secret: never a hyperparameter, never printed
+    assert list(sent["Environment"]) == ["AGENTGPT_SECRETS_ARN"]  # the key is a secret: never a hyperparameter (test_job_secrets.py)
     assert "job-key-1" not in result.output
 
     listed = agentgpt("jobs", "list", "--config", config)

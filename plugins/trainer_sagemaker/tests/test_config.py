@@ -26,6 +26,7 @@ GOOD = {"role_arn": "arn:aws:iam::123456789012:role/AgentGPTSageMaker", "image_u
     ({"tags": {"aws:x": "1"}}, r"^tag 'aws:x' = '1'"),
     ({"instance_count": "2"}, r"^instance_count must be a whole number, got '2'"),
     ({"spot": "yes"}, r"^spot must be true or false"),
+    ({"secrets": "vault"}, r"^secrets 'vault': \"secretsmanager\" \(the default"),
     ({"rol_arn": "x"}, r"^unknown SageMaker settings: rol_arn \(known: role_arn, "),
 ])
 def test_each_mistake_is_one_line_naming_the_field(change, message):

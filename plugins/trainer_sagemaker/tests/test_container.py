@@ -103,8 +103,9 @@ def test_a_failure_is_one_line_in_output_failure(tmp_path):
 
 
 def test_the_entrypoint_and_the_plugins_registration_need_no_aws_sdk(tmp_path):
-    """The image installs this plugin without boto3 or the SageMaker SDK: training and loading
-    every plugin (as `agentgpt` does in the container) must not import them."""
+    """The image installs this plugin without the SageMaker SDK (boto3 only for a job's secrets):
+    training without secrets and loading every plugin (as `agentgpt` does in the container)
+    must import neither."""
     base = _layout(tmp_path, {**TINY, "max_steps": "64"})
     script = (
         "import sys\n"
