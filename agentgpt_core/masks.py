@@ -128,11 +128,11 @@ def batch_masks(space: spaces.Space, infos: dict, num_rows: int, env: str, alive
 
 
 def env_label(envs: Any) -> str:
-    """A name for ``envs`` in error messages: its env id, spec id, or class name."""
-    for name in ("env_id",):
-        if getattr(envs, name, None):
-            return str(getattr(envs, name))
-    spec = getattr(envs, "spec", None) or getattr(getattr(envs, "envs", [None])[0], "spec", None)
+    """A name for ``envs`` in error messages: its env id, its (first) env's spec id, or class name."""
+    if getattr(envs, "env_id", None):
+        return str(envs.env_id)
+    first = (getattr(getattr(envs, "unwrapped", envs), "envs", None) or [envs])[0]
+    spec = getattr(envs, "spec", None) or getattr(first, "spec", None)
     if spec is not None and getattr(spec, "id", None):
         return str(spec.id)
-    return type(envs).__name__
+    return type(getattr(first, "unwrapped", first)).__name__
