@@ -151,3 +151,64 @@ def test_agentgpt_train_on_local_hosts_plays_every_episode_to_its_end(tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert rows and all(r["episode_return"] == 12 and r["episode_length"] == 12 for r in rows), rows
     assert np.isfinite([r["policy_loss"] for r in rows]).all()
+
+
+OFFPOLICY = {
+    "algorithm": "offpolicy", "num_envs": 4, "rollout_steps": 16, "batch_size": 32, "d_model": 16,
+    "num_heads": 2, "max_input_states": 4, "critic_hidden": 32, "learning_starts": 64, "checkpoint_every": 1,
+}  # fmt: skip
+
+
+def stored_masks_match_observations(replay) -> bool:
+    """Every stored token's mask is the mask its observation shows (ShiftingMask observes its mask)."""
+    written = [np.arange(max(0, w - replay.capacity), w) % replay.capacity for w in replay.written]
+    return all(
+        (replay.action_mask[row, slots] == (replay.observation[row, slots] > 0.5)).all()
+        for row, slots in enumerate(written)
+    )
+
+
+@pytest.mark.parametrize("kind", ["discrete", "hybrid"])
+def test_the_offpolicy_learner_takes_no_illegal_action(tmp_path, kind):
+    tag = f"offpolicy-{kind}"
+    envs_masks.ILLEGAL[tag] = 0
+    hp = load_hyperparameters(None, {**OFFPOLICY, "max_steps": 4 * 64})
+    result = train(masked_envs(kind, tag), hp, tmp_path, progress=False)
+    assert result.global_step == 4 * 64 and envs_masks.ILLEGAL[tag] == 0
+    rows = read_metrics(tmp_path)
+    assert rows[-1]["gradient_updates"] > 0 and np.isfinite(rows[-1]["critic_loss"]) and np.isfinite(rows[-1]["alpha"])
+
+
+def test_without_mask_application_the_offpolicy_learner_takes_illegal_actions(tmp_path):
+    tag = "offpolicy-unmasked"
+    envs_masks.ILLEGAL[tag] = 0
+    hp = load_hyperparameters(None, {**OFFPOLICY, "max_steps": 2 * 64})
+    train(DropMasks(masked_envs("discrete", tag)), hp, tmp_path, progress=False)
+    assert envs_masks.ILLEGAL[tag] > 10
+
+
+@pytest.mark.parametrize("on_disk", [False, True], ids=["in_ram", "on_disk"])
+def test_replay_masks_survive_checkpoint_and_resume(tmp_path, on_disk):
+    from agentgpt_core.policy.artifact import read_checkpoint
+    from agentgpt_core.train.offpolicy import REPLAY_DIRECTORY, TrajectoryReplay
+
+    tag = f"resume-{on_disk}"
+    envs_masks.ILLEGAL[tag] = 0
+    hp = load_hyperparameters(None, {**OFFPOLICY, "max_steps": 2 * 64, "replay_on_disk": on_disk})
+    train(masked_envs("multi", tag), hp, tmp_path, progress=False)
+    saved = read_checkpoint(tmp_path)["trainer_state"]
+    before = TrajectoryReplay.load(tmp_path / saved["replay_file"])
+    assert before.action_mask is not None and before.action_mask.shape[-1] == 7
+    assert stored_masks_match_observations(before) and before.checksum() == saved["replay_checksum"]
+    if on_disk:
+        assert (tmp_path / REPLAY_DIRECTORY / "action_mask.npy").exists()
+
+    hp = load_hyperparameters(None, {**OFFPOLICY, "max_steps": 4 * 64, "replay_on_disk": on_disk})
+    train(masked_envs("multi", tag), hp, tmp_path, resume=True, progress=False)
+    final = read_checkpoint(tmp_path)["trainer_state"]
+    after = TrajectoryReplay.load(tmp_path / final["replay_file"])
+    assert after.checksum(written=before.written) == saved["replay_checksum"]  # old tokens and masks unchanged
+    assert stored_masks_match_observations(after) and envs_masks.ILLEGAL[tag] == 0
+    # a changed mask is a changed replay: the checksum covers the masks
+    after.action_mask[0, 0] = ~after.action_mask[0, 0]
+    assert after.checksum(written=before.written) != saved["replay_checksum"]
