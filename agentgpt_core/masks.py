@@ -45,15 +45,23 @@ def mask_width(space: spaces.Space) -> int:
     return sum(mask_branches(space))
 
 
-def row_mask(space: spaces.Space, value: Any, env: str) -> np.ndarray:
-    """One slot's mask in the convention above as a bool row of ``mask_width(space)``."""
+def row_mask(space: spaces.Space, value: Any, env: str, what: str = "env") -> np.ndarray:
+    """One slot's mask in the convention above as a bool row of ``mask_width(space)``;
+    errors name ``what`` ``env`` (the env, or a serving request's argument)."""
+    try:
+        return _row_mask(space, value, repr(env) if what == "env" else env)
+    except InvalidActionMask as exc:
+        raise InvalidActionMask(f"{what} {exc.message}") from None
+
+
+def _row_mask(space: spaces.Space, value: Any, env: str) -> np.ndarray:
     branches = mask_branches(space)
     if not branches:
-        raise InvalidActionMask(f"env {env!r} reports an action_mask, but its action space {space} has no discrete part")
+        raise InvalidActionMask(f"{env} reports an action_mask, but its action space {space} has no discrete part")
     parts = _branch_parts(value, branches, env)
     if len(parts) != len(branches):
         raise InvalidActionMask(
-            f"env {env!r}: action_mask has {len(parts)} branches, the action space {space} has {len(branches)} {branches}"
+            f"{env}: action_mask has {len(parts)} branches, the action space {space} has {len(branches)} {branches}"
         )
     rows = []
     for index, (part, size) in enumerate(zip(parts, branches)):
@@ -63,13 +71,13 @@ def row_mask(space: spaces.Space, value: Any, env: str) -> np.ndarray:
                 raise ValueError
             array = array.astype(bool)
         except (TypeError, ValueError):
-            raise InvalidActionMask(f"env {env!r}: action_mask branch {index} is not a flat array of 0/1") from None
+            raise InvalidActionMask(f"{env}: action_mask branch {index} is not a flat array of 0/1") from None
         if array.shape[0] != size:
             raise InvalidActionMask(
-                f"env {env!r}: action_mask branch {index} has {array.shape[0]} entries, the action space has {size} choices there"
+                f"{env}: action_mask branch {index} has {array.shape[0]} entries, the action space has {size} choices there"
             )
         if not array.any():
-            raise InvalidActionMask(f"env {env!r}: action_mask branch {index} allows no action at all")
+            raise InvalidActionMask(f"{env}: action_mask branch {index} allows no action at all")
         rows.append(array)
     return np.concatenate(rows)
 
@@ -82,7 +90,7 @@ def _branch_parts(value: Any, branches: list[int], env: str) -> list[Any]:
             return list(value)  # equal branches stacked as a matrix (a list of arrays that numpy joined)
         if flat.shape[0] != sum(branches):
             raise InvalidActionMask(
-                f"env {env!r}: action_mask has {flat.shape[0]} entries, the action space has {sum(branches)} choices {branches}"
+                f"{env}: action_mask has {flat.shape[0]} entries, the action space has {sum(branches)} choices {branches}"
             )
         return np.split(flat, np.cumsum(branches)[:-1])
     if isinstance(value, (list, tuple, np.ndarray)):
@@ -90,7 +98,7 @@ def _branch_parts(value: Any, branches: list[int], env: str) -> list[Any]:
         if items and all(np.ndim(item) == 0 for item in items):  # a flat list of numbers
             return _branch_parts(np.asarray(items), branches, env)
         return items
-    raise InvalidActionMask(f"env {env!r}: action_mask must be an array (or a list of arrays, one per branch), got {type(value).__name__}")
+    raise InvalidActionMask(f"{env}: action_mask must be an array (or a list of arrays, one per branch), got {type(value).__name__}")
 
 
 def batch_masks(space: spaces.Space, infos: dict, num_rows: int, env: str, alive: np.ndarray | None = None) -> np.ndarray | None:
