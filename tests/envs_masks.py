@@ -67,6 +67,11 @@ def shifting_mask(kind: str = "discrete", tag: str = "default") -> gym.Env:
     return ShiftingMask(kind, tag)
 
 
+def shifting_branches() -> gym.Env:
+    """The MultiDiscrete kind, whose masks are lists of per-branch arrays (for specs, which take no kwargs)."""
+    return ShiftingMask("multi")
+
+
 def counted_tictactoe(tag: str = "tictactoe"):
     """PettingZoo's tictactoe_v3 (an AECEnv with illegal moves ending the game), counting
     illegal moves in ``ILLEGAL[tag]`` before PettingZoo's own wrapper punishes them."""

@@ -212,3 +212,38 @@ def test_replay_masks_survive_checkpoint_and_resume(tmp_path, on_disk):
     # a changed mask is a changed replay: the checksum covers the masks
     after.action_mask[0, 0] = ~after.action_mask[0, 0]
     assert after.checksum(written=before.written) != saved["replay_checksum"]
+
+
+@pytest.mark.timeout(200)
+def test_agentgpt_train_listen_with_a_dial_out_host_plays_every_episode_to_its_end(tmp_path):
+    # As above, but the host dials in (agentgpt launch --connect) and its masks are per-branch lists.
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        listen = f"ws://127.0.0.1:{probe.getsockname()[1]}"
+    config = tmp_path / "tiny.toml"
+    config.write_text("".join(f"{k} = {v}\n" for k, v in TINY.items() if k != "num_envs"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    spec = f"masked=gym:{M}:shifting_branches"
+    trainer = subprocess.Popen(
+        [sys.executable, "-m", "agentgpt_core", "train", "--env", "masked", "--listen", listen, "--num-envs", "4",
+         "--max-steps", "256", "--config", str(config), "--out", str(tmp_path / "run"), "--no-progress", "--api-key", "k",
+         "--eval-episodes", "0", "--wait-timeout", "120"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
+    )  # fmt: skip
+    host = subprocess.Popen(
+        [sys.executable, "-m", "agentgpt_core", "launch", "--transport", "ws", "--connect", listen, "--env", spec,
+         "--num-envs", "4", "--api-key", "k"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        output, _ = trainer.communicate(timeout=180)
+    finally:
+        for process in (host, trainer):
+            if process.poll() is None:
+                process.terminate()
+                process.wait(10)
+    assert trainer.returncode == 0, output[-3000:]
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert rows and all(r["episode_return"] == 12 and r["episode_length"] == 12 for r in rows), rows
