@@ -83,5 +83,10 @@ def merge_infos(parts: list[tuple[list[int], dict]], num_envs: int) -> dict:
 def _array(value: Any) -> np.ndarray | None:
     try:
         return np.asarray(value)
-    except ValueError:  # ragged lists: not a per-env array
-        return None
+    except ValueError:  # ragged: one object per env if it is a list (per-branch action masks), else not per-env
+        if not isinstance(value, list):
+            return None
+        rows = np.empty(len(value), dtype=object)
+        for i, item in enumerate(value):
+            rows[i] = item
+        return rows

@@ -9,6 +9,10 @@ Box actions use a Gaussian in a normalised space: for every dimension with finit
 the raw value is clipped to [-1, 1] and mapped linearly onto [low, high] (clipping, not
 tanh squashing, so log-probabilities need no Jacobian term and the mode is the mean).
 Dimensions without finite bounds are passed through unchanged.
+
+``forward`` takes an optional action mask ``[batch, mask_width]`` (bool, True = allowed;
+masks.py): one column per categorical choice, in head order. Categorical parts apply
+their columns; Box parts have none.
 """
 
 from __future__ import annotations
@@ -39,8 +43,9 @@ class ActionHead(nn.Module):
 
     raw_dim: int
     feature_dim: int
+    mask_width: int = 0
 
-    def forward(self, hidden: torch.Tensor) -> ActionDistribution:
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor | None = None) -> ActionDistribution:
         raise NotImplementedError
 
     def features(self, raw_action: torch.Tensor) -> torch.Tensor:
@@ -57,10 +62,11 @@ class DiscreteHead(ActionHead):
         super().__init__()
         self.n, self.start = int(space.n), int(space.start)
         self.raw_dim, self.feature_dim = 1, self.n
+        self.mask_width = self.n
         self.logits = _linear(d_model, self.n, gain=0.01)
 
-    def forward(self, hidden):
-        return CategoricalDistribution(self.logits(hidden))
+    def forward(self, hidden, mask=None):
+        return CategoricalDistribution(self.logits(hidden), mask)
 
     def features(self, raw_action):
         return nn.functional.one_hot(raw_action[..., 0].round().long(), self.n).float()
@@ -78,11 +84,13 @@ class MultiDiscreteHead(ActionHead):
         self.nvec = [int(n) for n in np.asarray(space.nvec).ravel()]
         self.start = np.asarray(space.start).ravel().astype(np.int64)
         self.raw_dim, self.feature_dim = len(self.nvec), sum(self.nvec)
+        self.mask_width = self.feature_dim
         self.logits = _linear(d_model, self.feature_dim, gain=0.01)
 
-    def forward(self, hidden):
+    def forward(self, hidden, mask=None):
         groups = torch.split(self.logits(hidden), self.nvec, dim=-1)
-        return ProductDistribution([CategoricalDistribution(g) for g in groups])
+        masks = torch.split(mask, self.nvec, dim=-1) if mask is not None else [None] * len(groups)
+        return ProductDistribution([CategoricalDistribution(g, m) for g, m in zip(groups, masks)])
 
     def features(self, raw_action):
         indices = raw_action.round().long()
@@ -111,7 +119,7 @@ class BoxHead(ActionHead):
         self.log_std = nn.Parameter(torch.full((self.raw_dim,), float(log_std_init)))
         self.register_buffer("clip_mask", torch.as_tensor(self.bounded), persistent=False)
 
-    def forward(self, hidden):
+    def forward(self, hidden, mask=None):  # no discrete choice to mask
         return DiagGaussianDistribution(self.mean(hidden), self.log_std)
 
     def features(self, raw_action):
@@ -138,7 +146,7 @@ class SquashedBoxHead(BoxHead):
         self.log_std_layer = _linear(d_model, self.raw_dim, gain=0.01)
         nn.init.constant_(self.log_std_layer.bias, float(log_std_init))
 
-    def forward(self, hidden):
+    def forward(self, hidden, mask=None):
         log_std = self.log_std_layer(hidden).clamp(self.LOG_STD_MIN, self.LOG_STD_MAX)
         return TanhGaussianDistribution(self.mean(hidden), log_std)
 
@@ -154,9 +162,12 @@ class CompositeHead(ActionHead):
         self.raw_widths = [part.raw_dim for part in self.parts]
         self.raw_dim = sum(self.raw_widths)
         self.feature_dim = sum(part.feature_dim for part in self.parts)
+        self.mask_widths = [part.mask_width for part in self.parts]
+        self.mask_width = sum(self.mask_widths)
 
-    def forward(self, hidden):
-        return ProductDistribution([part(hidden) for part in self.parts])
+    def forward(self, hidden, mask=None):
+        masks = torch.split(mask, self.mask_widths, dim=-1) if mask is not None else [None] * len(self.parts)
+        return ProductDistribution([part(hidden, m) for part, m in zip(self.parts, masks)])
 
     def features(self, raw_action):
         pieces = torch.split(raw_action, self.raw_widths, dim=-1)

@@ -15,6 +15,11 @@ from typing import Protocol, Sequence
 import torch
 from torch.distributions import Normal
 
+# The logit of an action an action mask forbids (masks.py): finite, so log_softmax, the
+# entropy's p * log p (exactly 0 * -1e9 = 0) and gradients stay finite, yet its
+# probability underflows to 0 and Gumbel noise (below ~20) can never lift it to a sample.
+MASKED_LOGIT = -1e9
+
 
 class ActionDistribution(Protocol):
     """The interface PPO uses; log_prob and entropy return ``[batch]``."""
@@ -40,7 +45,9 @@ class CategoricalDistribution:
 
     raw_dim = 1
 
-    def __init__(self, logits: torch.Tensor) -> None:
+    def __init__(self, logits: torch.Tensor, mask: torch.Tensor | None = None) -> None:
+        if mask is not None:  # forbidden choices get ~zero probability, with no inf to make NaNs
+            logits = logits.masked_fill(~mask, MASKED_LOGIT)
         self.log_probs = logits.log_softmax(-1)
 
     def sample(self) -> torch.Tensor:

@@ -82,10 +82,14 @@ class GPTActorCritic(nn.Module):
         inputs = [window.observation, window.previous_action, window.previous_reward.unsqueeze(-1)]
         return self.trunk(self.embed_token(torch.cat(inputs, dim=-1)), window.valid)
 
-    def forward(self, window: Window) -> tuple[ActionDistribution, torch.Tensor]:
-        """Distribution over the newest timestep's action, and its value ``[B]``."""
+    def forward(self, window: Window, mask: torch.Tensor | None = None) -> tuple[ActionDistribution, torch.Tensor]:
+        """Distribution over the newest timestep's action, and its value ``[B]``.
+
+        ``mask`` (bool ``[B, mask_width]``, True = allowed; masks.py) restricts the
+        categorical parts to the allowed choices; None allows every action.
+        """
         hidden = self.features(window)
-        return self.action_head(self.actor(hidden)), self.critic(hidden).squeeze(-1)
+        return self.action_head(self.actor(hidden), mask), self.critic(hidden).squeeze(-1)
 
     def value(self, window: Window) -> torch.Tensor:
         return self.critic(self.features(window)).squeeze(-1)

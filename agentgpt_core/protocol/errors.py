@@ -67,6 +67,13 @@ class InvalidAction(ProtocolError):
     code = "invalid_action"
 
 
+class InvalidActionMask(ProtocolError):
+    """An action mask (``info["action_mask"]``, or a serving request's) that is malformed:
+    the wrong length for the action space, or a branch that allows no action (masks.py)."""
+
+    code = "invalid_action_mask"
+
+
 class InvalidArgument(ProtocolError):
     """A parameter other than the action is wrong (bad seed, bad num_envs...)."""
 
@@ -102,6 +109,7 @@ ERRORS_BY_CODE: dict[str, type[ProtocolError]] = {
         EnvNotAllowed,
         PayloadTooLarge,
         InvalidAction,
+        InvalidActionMask,
         InvalidArgument,
         EnvError,
         TransportError,

@@ -9,7 +9,9 @@ an observation to act on, and an action for any other row is sent as ``None``.
 
 Per row, a step reads the wire like a SAME_STEP vector env: the agent that ended has
 its terminal observation in ``infos["final_obs"]``; ``observation`` is what the slot
-holds now (the next agent or episode, or filler when the slot is empty).
+holds now (the next agent or episode, or filler when the slot is empty). A slot's
+``info["action_mask"]`` (masks.py) becomes its row's entry of ``infos["action_mask"]``
+(flag ``infos["_action_mask"]``); other per-agent info stays on the host.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from gymnasium import spaces
 from gymnasium.vector.utils import concatenate, create_empty_array
 
 from .. import batches
-from ..protocol.names import AGENTS, FINAL_OBSERVATION, OBSERVATION, REWARD, TERMINATED, TRUNCATED
+from ..masks import MASK_INFO_KEY
+from ..protocol.names import AGENTS, FINAL_OBSERVATION, INFO, OBSERVATION, REWARD, TERMINATED, TRUNCATED
 from ..slots import ALIVE_INFO_KEY
 from .assembly import object_rows, put_final_observations
 from .convert import as_space_value
@@ -82,6 +85,7 @@ class RowsStep:
         self.truncated = np.zeros(n, bool)
         self.alive = np.zeros(n, bool)
         self.final_obs = np.full(n, None, dtype=object)
+        self.masks = np.full(n, None, dtype=object)
         self._written: set[int] = set()
 
     def add(self, envs: list[int], result: dict) -> None:
@@ -118,6 +122,9 @@ class RowsStep:
             for slot, value in enumerate(one.get(key) or []):
                 if value is not None:
                     out[first + slot] = value
+        for slot, info in enumerate(one.get(INFO) or []):
+            if isinstance(info, dict) and info.get(MASK_INFO_KEY) is not None:
+                self.masks[first + slot] = info[MASK_INFO_KEY]
         for slot, value in enumerate(one.get(FINAL_OBSERVATION) or []):
             if value is not None:
                 self.final_obs[first + slot] = as_space_value(rows.space, value)
@@ -133,5 +140,9 @@ class RowsStep:
                 if self.alive[env * rows.rows_per_env + slot]:
                     ids[env * rows.rows_per_env + slot] = agent
         infos: dict = {ALIVE_INFO_KEY: self.alive, AGENT_ID_INFO_KEY: ids}
+        has_mask = np.array([mask is not None for mask in self.masks]) & self.alive
+        if has_mask.any():
+            self.masks[~has_mask] = None
+            infos[MASK_INFO_KEY], infos["_" + MASK_INFO_KEY] = self.masks, has_mask
         put_final_observations(infos, object_rows(list(self.final_obs)), {})
         return obs, self.reward, self.terminated, self.truncated, infos

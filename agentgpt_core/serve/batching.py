@@ -43,7 +43,7 @@ from typing import Callable
 import numpy as np
 
 from ..protocol.errors import ProtocolError
-from .contexts import stack_windows
+from .contexts import stack_masks, stack_windows
 from .decide import Decided, Decider
 
 _THREAD = "thread"  # the leader is a blocked thread (else it is an event loop, or None: nobody)
@@ -301,12 +301,12 @@ class MicroBatcher:
         try:
             if len(batch) == 1:
                 only = batch[0]
-                actions = self.decider.decide(stack_windows([only.windows]), only.deterministic, only.control)
+                actions = self.decider.decide(stack_windows([only.windows]), only.deterministic, only.control, stack_masks([only.windows]))
             else:
                 window = stack_windows([call.windows for call in batch])
                 deterministic = np.concatenate([call.deterministic for call in batch])
                 control = np.concatenate([call.control for call in batch])
-                actions = self.decider.decide(window, deterministic, control)
+                actions = self.decider.decide(window, deterministic, control, stack_masks([call.windows for call in batch]))
             if self.record is not None and all(call.slots is not None for call in batch):
                 if len(batch) == 1:
                     self.record(batch[0].slots, batch[0].epochs, actions.features)

@@ -61,12 +61,15 @@ class GPTAPI:
         *,
         rewards: Sequence[float | None] | None = None,
         deterministic: bool = True,
+        action_masks: Sequence[Any] | None = None,
     ) -> Any:
         """One action per agent for its newest observation (``None`` in, ``None`` out).
 
         ``terminated_agent_ids`` end those agents' episodes first (their next observation
         starts a fresh context); ``rewards`` are what each agent received for its last
-        action, carried in its context as in training. Returns an array of the action
+        action, carried in its context as in training; ``action_masks`` (one per agent,
+        ``None`` for none) restrict each agent to its allowed actions, in the env convention
+        (docs/protocol.md, "Action masks"). Returns an array of the action
         space's dtype with one row per agent, or, when some observation was ``None``, an
         object array holding ``None`` for those agents.
         """
@@ -79,11 +82,17 @@ class GPTAPI:
             args["terminated_agent_ids"] = _ids(terminated_agent_ids)
         if rewards is not None:
             args["rewards"] = [None if r is None else float(r) for r in rewards]
+        if action_masks is not None:
+            args["action_masks"] = _masks(action_masks)
         return self._batch(self.action_space, self._invoke("select_action", args)["actions"], len(args["agent_ids"]))
 
-    def sample_action(self, num_agents: int = 1) -> Any:
-        """Uniformly random actions from the action space, one row per agent."""
-        return self._batch(self.action_space, self._invoke("sample_action", {"num_agents": num_agents})["actions"], num_agents)
+    def sample_action(self, num_agents: int = 1, action_masks: Sequence[Any] | None = None) -> Any:
+        """Uniformly random actions from the action space (among each agent's allowed ones
+        with ``action_masks``), one row per agent."""
+        args: dict[str, Any] = {"num_agents": num_agents}
+        if action_masks is not None:
+            args["action_masks"] = _masks(action_masks)
+        return self._batch(self.action_space, self._invoke("sample_action", args)["actions"], num_agents)
 
     def sample_observation(self, num_agents: int = 1) -> Any:
         """Random observations from the observation space, one row per agent."""
@@ -161,6 +170,18 @@ def _single(space: spaces.Space, value: Any) -> Any:
     if isinstance(space, spaces.Discrete):
         return space.dtype.type(value)
     return np.asarray(value, space.dtype).reshape(space.shape)
+
+
+def _masks(action_masks: Sequence[Any]) -> list:
+    """Per-agent masks as plain lists of 0/1 (one array, or one per branch), which every codec carries."""
+    def plain(mask: Any) -> Any:
+        if isinstance(mask, np.ndarray) and mask.dtype != object:
+            return mask.astype(np.int8).tolist()
+        if isinstance(mask, (list, tuple)) and mask and np.ndim(mask[0]) > 0:
+            return [np.asarray(branch).astype(np.int8).tolist() for branch in mask]
+        return np.asarray(mask).astype(np.int8).tolist()
+
+    return [None if mask is None else plain(mask) for mask in action_masks]
 
 
 def _ids(agent_ids: Sequence[int | str]) -> list:

@@ -98,6 +98,19 @@ class SlotContexts:
         }
 
 
+MASK_KEY = "action_mask"  # a request's masks ride in its windows dict (service.py), [rows, mask_width]
+
+
+def stack_masks(parts: list[dict[str, np.ndarray]]) -> np.ndarray | None:
+    """Several requests' action masks as one ``[rows, mask_width]`` array (rows of a request
+    without masks allow everything), or None when no request has any."""
+    masks = [p.get(MASK_KEY) for p in parts]
+    if all(m is None for m in masks):
+        return None
+    width = next(m for m in masks if m is not None).shape[1]
+    return np.concatenate([np.ones((len(p["valid"]), width), bool) if m is None else m for p, m in zip(parts, masks)])
+
+
 def stack_windows(parts: list[dict[str, np.ndarray]]) -> Window:
     """Several requests' windows as one batch of tensors for one forward pass."""
     import torch

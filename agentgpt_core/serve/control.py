@@ -16,6 +16,9 @@ coupling below makes it monotone sample by sample too: one uniform draw ``u`` pe
 decision decides, and raising ``c`` only turns random decisions into policy decisions,
 never the other way round. ``benchmarks/control_value.py`` measures the curve.
 
+With an action mask (masks.py) the random action is uniform over the allowed choices of
+each branch, so a masked agent never plays a forbidden action whatever its control value.
+
 Random actions are drawn in the policy's *raw* action form (an index for a categorical
 part, a value in [-1, 1] for a bounded Box dimension), so they enter the agent's context
 exactly like the policy's own actions and ``to_env`` maps both the same way.
@@ -28,11 +31,17 @@ import numpy as np
 from ..policy.action_heads import ActionHead, BoxHead, CompositeHead, DiscreteHead, MultiDiscreteHead
 
 
-def random_raw_actions(head: ActionHead, rows: int, rng: np.random.Generator) -> np.ndarray:
-    """``rows`` uniformly random actions of ``head``'s space, as raw actions ``[rows, raw_dim]``."""
+def random_raw_actions(head: ActionHead, rows: int, rng: np.random.Generator, mask: np.ndarray | None = None) -> np.ndarray:
+    """``rows`` uniformly random actions of ``head``'s space, as raw actions ``[rows, raw_dim]``;
+    with ``mask`` (bool ``[rows, mask_width]``) uniform over each row's allowed choices."""
     if isinstance(head, DiscreteHead):
+        if mask is not None:
+            return _allowed_choice(mask, rng)[:, None].astype(np.float32)
         return rng.integers(0, head.n, size=(rows, 1)).astype(np.float32)
     if isinstance(head, MultiDiscreteHead):
+        if mask is not None:
+            branches = np.split(mask, np.cumsum(head.nvec)[:-1], axis=1)
+            return np.stack([_allowed_choice(branch, rng) for branch in branches], axis=1).astype(np.float32)
         return np.stack([rng.integers(0, n, size=rows) for n in head.nvec], axis=1).astype(np.float32)
     if isinstance(head, BoxHead):
         # Bounded dimensions: uniform on [-1, 1], which to_env maps onto [low, high]. Unbounded
@@ -40,8 +49,14 @@ def random_raw_actions(head: ActionHead, rows: int, rng: np.random.Generator) ->
         uniform = rng.uniform(-1.0, 1.0, size=(rows, head.raw_dim))
         return np.where(head.bounded, uniform, rng.standard_normal((rows, head.raw_dim))).astype(np.float32)
     if isinstance(head, CompositeHead):
-        return np.concatenate([random_raw_actions(part, rows, rng) for part in head.parts], axis=1)
+        parts = np.split(mask, np.cumsum(head.mask_widths)[:-1], axis=1) if mask is not None else [None] * len(head.parts)
+        return np.concatenate([random_raw_actions(part, rows, rng, m) for part, m in zip(head.parts, parts)], axis=1)
     raise TypeError(f"no uniform random action for {type(head).__name__}")
+
+
+def _allowed_choice(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Per row, a uniformly random index among the True columns (each row has one)."""
+    return np.where(mask, rng.random(mask.shape), -1.0).argmax(1)
 
 
 def mix(policy_action: np.ndarray, random_action: np.ndarray, control: np.ndarray, draws: np.ndarray) -> np.ndarray:

@@ -3,6 +3,8 @@
 Used the same way by the batched and the unbatched paths, so both choose identically:
 each row takes its distribution's mode (``deterministic``) or a sample, and then the
 control-value mixture (control.py) decides between that and a uniformly random action.
+Rows with an action mask (``[rows, mask_width]``, masks.py) choose among allowed actions
+only, in both.
 """
 
 from __future__ import annotations
@@ -38,11 +40,11 @@ class Decider:
         self.forward_passes = 0
         self.rows = 0
 
-    def decide(self, window: Window, deterministic: np.ndarray, control: np.ndarray) -> Decided:
-        """Actions for ``window``'s rows; per-row ``deterministic`` and ``control``."""
+    def decide(self, window: Window, deterministic: np.ndarray, control: np.ndarray, mask: np.ndarray | None = None) -> Decided:
+        """Actions for ``window``'s rows; per-row ``deterministic``, ``control`` and (optional) ``mask``."""
         rows = window.valid.shape[0]
         with self.lock, torch.inference_mode():
-            distribution, _ = self.policy(window)
+            distribution, _ = self.policy(window, None if mask is None else torch.from_numpy(mask))
             if deterministic.all():
                 chosen = distribution.mode()
             elif not deterministic.any():
@@ -54,6 +56,6 @@ class Decider:
             self.rows += rows
             if not (control >= 1.0).all():
                 draws = self.rng.random(rows)
-                random = random_raw_actions(self.policy.action_head, rows, self.rng)
+                random = random_raw_actions(self.policy.action_head, rows, self.rng, mask)
                 chosen = mix(chosen, random, control, draws).astype(np.float32)
             return Decided(chosen, self.policy.action_features(chosen))

@@ -30,6 +30,7 @@ from gymnasium.vector.utils import batch_space, iterate
 
 from .. import __version__
 from ..kinds import Service
+from ..masks import mask_width, row_mask
 from ..policy import GPTActorCritic, load_policy
 from ..protocol.errors import InvalidArgument, MalformedPayload, ProtocolError, UnknownMethod
 from ..protocol.names import DEFAULT_SESSION
@@ -37,8 +38,8 @@ from ..protocol.spaces import space_to_dict
 from . import inputs
 from .agents import AgentTable
 from .batching import MicroBatcher
-from .contexts import stack_windows
-from .control import check_control_value
+from .contexts import MASK_KEY, stack_masks, stack_windows
+from .control import check_control_value, random_raw_actions
 from .decide import Decided, Decider
 
 INVOCATIONS, PING = "invocations", "ping"
@@ -179,12 +180,16 @@ class InferenceService(Service):
             return step
         if self.batcher is not None and not _on_event_loop():
             return self._finish_select(step, self.batcher.decide(*step.for_batcher(session)), recorded=True)
-        decided = self.decider.decide(stack_windows([step.windows]), step.deterministic, step.control)
+        decided = self.decider.decide(stack_windows([step.windows]), step.deterministic, step.control, stack_masks([step.windows]))
         return self._finish_select(step, decided)
 
-    def _prepare_select(self, session, agent_ids, observations, terminated_agent_ids=None, rewards=None, deterministic=True):
+    def _prepare_select(self, session, agent_ids, observations, terminated_agent_ids=None, rewards=None, deterministic=True,
+                        action_masks=None):
         """Check a select_action call whole, then append each acting agent's token; the answer
-        itself when no agent acts, else what the forward pass needs (``_Step``)."""
+        itself when no agent acts, else what the forward pass needs (``_Step``).
+
+        ``action_masks`` (optional, one per agent, ``null`` for none) restricts each agent to
+        its allowed actions (masks.py's convention); a malformed one refuses the call whole."""
         ids = inputs.agent_ids(agent_ids)
         terminated = [] if terminated_agent_ids is None else inputs.agent_ids(terminated_agent_ids, "terminated_agent_ids")
         observed = observations if isinstance(observations, np.ndarray) and len(observations) == len(ids) else inputs.per_agent(observations, len(ids), "observations")
@@ -202,6 +207,7 @@ class InferenceService(Service):
         if stacked is not None:
             flat = self.policy.obs_normalizer.normalize(self.policy.flatten_observations(stacked))
         acting = ids if present is None else [ids[i] for i in present]
+        masks = self._masks(action_masks, ids, range(len(ids)) if present is None else present)
         if given_rewards is None:
             acting_rewards = None
         else:
@@ -209,6 +215,8 @@ class InferenceService(Service):
         slots, epochs, windows, control = self.agents.step(session, terminated, acting, flat, acting_rewards)
         if not acting:
             return {"actions": [None] * len(ids)}
+        if masks is not None:
+            windows[MASK_KEY] = masks
         return _Step(len(ids), present, slots, epochs, windows, np.full(len(acting), deterministic), control)
 
     def _finish_select(self, step: _Step, decided: Decided, recorded: bool = False) -> dict:
@@ -233,8 +241,13 @@ class InferenceService(Service):
         except Exception as exc:
             raise ProtocolError(f"select_action failed: {type(exc).__name__}: {exc}") from exc
 
-    def _sample_action(self, session, num_agents=1):
-        return {"actions": self._samples(self.action_space, num_agents)}
+    def _sample_action(self, session, num_agents=1, action_masks=None):
+        if action_masks is None:
+            return {"actions": self._samples(self.action_space, num_agents)}
+        self._count(num_agents)
+        masks = self._masks(action_masks, list(range(num_agents)), range(num_agents))
+        raw = random_raw_actions(self.policy.action_head, num_agents, self.decider.rng, masks)
+        return self._finish_select(_Step(num_agents, None, None, None, {}, None, None), Decided(raw, None), recorded=True)
 
     def _sample_observation(self, session, num_agents=1):
         return {"observations": self._samples(self.observation_space, num_agents)}
@@ -281,9 +294,25 @@ class InferenceService(Service):
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _samples(self, space: spaces.Space, num_agents: Any) -> Any:
+    def _masks(self, action_masks: Any, ids: list, acting: Any) -> np.ndarray | None:
+        """The acting agents' masks ``[len(acting), mask_width]`` (None when no agent has one)."""
+        if action_masks is None:
+            return None
+        given = inputs.per_agent(action_masks, len(ids), "action_masks")
+        if all(given[i] is None for i in acting):
+            return None
+        out = np.ones((len(acting), mask_width(self.action_space)), bool)
+        for row, i in enumerate(acting):
+            if given[i] is not None:
+                out[row] = row_mask(self.action_space, given[i], f"action_masks[{i}] (agent {ids[i]!r})", what="request")
+        return out
+
+    def _count(self, num_agents: Any) -> None:
         if isinstance(num_agents, bool) or not isinstance(num_agents, int) or not 1 <= num_agents <= self.agents.max_agents:
             raise InvalidArgument(f"num_agents must be an integer from 1 to {self.agents.max_agents}, got {num_agents!r}")
+
+    def _samples(self, space: spaces.Space, num_agents: Any) -> Any:
+        self._count(num_agents)
         samples = [space.sample() for _ in range(num_agents)]
         if isinstance(space, _ARRAY_SPACES):
             return np.stack([np.asarray(s, space.dtype) for s in samples])

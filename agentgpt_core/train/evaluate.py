@@ -2,7 +2,8 @@
 
 Episodes run in parallel (up to ``MAX_PARALLEL`` envs in one ``SyncVectorEnv``), each row
 with a fixed quota of episodes so short episodes are not over-counted; the policy acts
-with its distribution's mode.
+with its distribution's mode, among the actions each step's ``info["action_mask"]``
+allows (masks.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
+from ..masks import batch_masks, env_label
 from ..policy import ContextWindows, GPTActorCritic, load_policy
 
 MAX_PARALLEL = 32
@@ -33,15 +35,17 @@ def evaluate_policy(
     returns: list[float] = []
     try:
         windows = ContextWindows(policy, num_rows)
-        observation, _ = envs.reset(seed=seed)
+        observation, infos = envs.reset(seed=seed)
+        space, name = envs.single_action_space, env_label(envs)
         every_row = np.ones(num_rows, bool)
         windows.observe(policy.obs_normalizer.normalize(policy.flatten_observations(observation)), every_row)
         running, finished = np.zeros(num_rows), np.zeros(num_rows, np.int64)
         while (finished < quota).any():
             with torch.no_grad():
-                distribution, _ = policy(windows.window())
+                mask = batch_masks(space, infos, num_rows, name)
+                distribution, _ = policy(windows.window(), None if mask is None else torch.as_tensor(mask))
                 raw_action = distribution.mode().numpy()
-            observation, reward, terminated, truncated, _ = envs.step(policy.to_env_actions(raw_action))
+            observation, reward, terminated, truncated, infos = envs.step(policy.to_env_actions(raw_action))
             running += reward
             done = np.asarray(terminated, bool) | np.asarray(truncated, bool)
             for row in np.flatnonzero(done & (finished < quota)):

@@ -33,6 +33,13 @@ replayed trajectories), with Soft Actor-Critic's losses:
   The entropy temperature alpha is tuned towards a target entropy (``target_entropy_scale``
   x log n per categorical part, -1 per Box dimension).
 
+Action masks (``info["action_mask"]``, masks.py): the actor samples only allowed actions;
+every token stores its step's mask in the replay (and in its snapshot and on-disk files), and
+a replayed decision's mask restricts the actor's expectation over discrete actions, its
+successor's mask the target's next-state expectation. Alpha's target entropy counts only the
+allowed choices of each branch (``scale x log allowed``), so a mask that leaves few choices
+does not drive alpha up. An env without masks stores none; nothing changes for it.
+
 Rows without data (``infos["alive"]`` False, e.g. an absent agent or a host-pool slot whose
 host left) are filler: they store no token and no transition, earn no gradient updates, and
 do not count as env steps. As in PPO, only live rows count toward ``max_steps``,
@@ -62,13 +69,14 @@ from gymnasium.vector import AutoresetMode
 from torch import nn
 from torch.nn import functional as F
 
+from ..masks import batch_masks, env_label
 from ..policy import CHECKPOINT_NAME, ContextWindows, GPTActorCritic, Window
 from ..policy.action_heads import CompositeHead, DiscreteHead, MultiDiscreteHead, SquashedBoxHead
 from ..policy.artifact import policy_record, read_checkpoint
 from ..policy.distributions import CategoricalDistribution, ProductDistribution, TanhGaussianDistribution
 from .checkpoint import save_atomically, write_atomically
 from .hyperparameters import Hyperparameters
-from .ppo import EPISODE_WINDOW, Pause, TrainResult, UpdateReport, _alive_rows, _final_observations
+from .ppo import EPISODE_WINDOW, Pause, TrainResult, UpdateReport, _alive_rows, _final_observations, as_mask_tensor
 from .run_log import MetricsLog, ProgressBar
 
 ALGORITHM = "offpolicy"
@@ -100,6 +108,10 @@ class TrajectoryReplay:
     (one ``.npy`` per array), so a buffer larger than RAM is paged from disk; every method
     reads and writes them the same way either way. ``save`` writes one ``.npz`` snapshot in
     both cases (streamed from the files, never the whole buffer in RAM at once).
+
+    Action masks (``action_mask``, bool ``[rows, slots, mask_width]``, True = allowed) are
+    allocated when the first one is stored: a buffer that never saw one has no such array,
+    snapshot file or checksum part, and every token stored before the first mask allows all.
     """
 
     DATA = ("observation", "previous_action", "previous_reward", "reward", "continues", "episode_start")
@@ -119,6 +131,7 @@ class TrajectoryReplay:
         self.continues = self._allocate("continues", shape, np.float32)
         self.episode_start = self._allocate("episode_start", shape, np.int64)  # position of its episode's first token
         self.sampleable = self._allocate("sampleable", shape, bool)
+        self.action_mask: np.ndarray | None = None
         self.written = np.zeros(num_rows, np.int64)
         self.current_start = np.zeros(num_rows, np.int64)
         self.starting = np.ones(num_rows, bool)  # the row's next token starts an episode
@@ -133,12 +146,29 @@ class TrajectoryReplay:
     def __len__(self) -> int:
         return int(np.minimum(self.written, self.capacity).sum())
 
-    def add(self, observation, previous_action, previous_reward, rows: np.ndarray, final: bool = False) -> None:
+    def allocate_masks(self, width: int) -> np.ndarray:
+        """The action-mask array (every action allowed), made the first time it is needed."""
+        if self.action_mask is None:
+            self.action_mask = self._allocate("action_mask", (self.num_rows, self.capacity, width), bool)
+            self.action_mask[...] = True
+        return self.action_mask
+
+    @property
+    def data_names(self) -> tuple[str, ...]:
+        return self.DATA + (("action_mask",) if self.action_mask is not None else ())
+
+    def add(
+        self, observation, previous_action, previous_reward, rows: np.ndarray, final: bool = False,
+        mask: np.ndarray | None = None,
+    ) -> None:  # fmt: skip
         """Store a token for each row in the bool mask ``rows``; ``final`` marks the observation
-        that ended an episode (no decision is taken from it; the row's next token starts one)."""
+        that ended an episode (no decision is taken from it; the row's next token starts one).
+        ``mask`` (bool ``[rows, mask_width]``) is each token's action mask; None allows all."""
         r = np.flatnonzero(rows)
         if len(r) == 0:
             return
+        if mask is not None:
+            self.allocate_masks(mask.shape[-1])
         begins = r[self.starting[r]] if not final else r[:0]
         self.current_start[begins] = self.written[begins]
         self.starting[begins] = False
@@ -152,6 +182,8 @@ class TrajectoryReplay:
         self.reward[r, slot], self.continues[r, slot] = 0.0, 0.0
         self.episode_start[r, slot] = self.current_start[r]
         self.sampleable[r, slot] = False
+        if self.action_mask is not None:
+            self.action_mask[r, slot] = True if mask is None else mask[r]
         self.written[r] += 1
         if final:
             self.starting[r] = True
@@ -195,8 +227,9 @@ class TrajectoryReplay:
         pick = rng.integers(len(row), size=batch_size)
         return row[pick], slot[pick]
 
-    def sample(self, batch_size: int, k: int, rng: np.random.Generator, normalize: Callable):
-        """``batch_size`` random decisions as (window, next window, action features, reward, continues)."""
+    def sample(self, batch_size: int, k: int, rng: np.random.Generator, normalize: Callable, masks: bool = False):
+        """``batch_size`` random decisions as (window, next window, action features, reward, continues);
+        with ``masks`` also each decision's and its successor's action mask (None, None without masks)."""
         rows, slots = self.decisions(batch_size, rng)
         written = self.written[rows]
         end = written - 1 - (written - 1 - slots) % self.capacity  # absolute position of each decision
@@ -213,7 +246,13 @@ class TrajectoryReplay:
         action_features = previous_action[:, -1, :-1]  # the successor token carries the decision's action
         reward = torch.as_tensor(np.asarray(self.reward[rows, slots]))
         continues = torch.as_tensor(np.asarray(self.continues[rows, slots]))
-        return window, next_window, action_features, reward, continues
+        if not masks:
+            return window, next_window, action_features, reward, continues
+        if self.action_mask is None:
+            return window, next_window, action_features, reward, continues, None, None
+        mask = torch.as_tensor(np.asarray(self.action_mask[rows, slots]))
+        next_mask = torch.as_tensor(np.asarray(self.action_mask[rows, positions[:, -1] % self.capacity]))
+        return window, next_window, action_features, reward, continues, mask, next_mask
 
     def checksum(self, written: np.ndarray | None = None) -> str:
         """SHA-256 of every stored token (oldest first, row by row) up to ``written`` per row."""
@@ -221,7 +260,7 @@ class TrajectoryReplay:
         digest = hashlib.sha256()
         for row in range(self.num_rows):
             positions = np.arange(max(0, int(self.written[row]) - self.capacity), int(written[row]))
-            for name in self.DATA:
+            for name in self.data_names:
                 digest.update(np.ascontiguousarray(getattr(self, name)[row, positions % self.capacity]).tobytes())
         return digest.hexdigest()
 
@@ -229,6 +268,8 @@ class TrajectoryReplay:
         """Write the buffer to ``path`` (.npz) atomically, like the checkpoint; numpy writes
         memmap arrays in 16 MiB chunks, so an on-disk buffer is never read into RAM whole."""
         arrays = {name: getattr(self, name) for name in self.SLOTS + self.ROWS}
+        if self.action_mask is not None:
+            arrays["action_mask"] = self.action_mask
         return write_atomically(path, lambda file: np.savez(file, **arrays))
 
     @classmethod
@@ -244,6 +285,10 @@ class TrajectoryReplay:
             replay = cls(num_rows, num_rows * capacity, obs_dim, shapes["previous_action"][-1], directory)
             for name in cls.SLOTS:
                 _stream_npy(archive, name, getattr(replay, name))
+            if "action_mask.npy" in archive.namelist():
+                with archive.open("action_mask.npy") as member:
+                    width = _npy_header(member, "action_mask")[0][-1]
+                _stream_npy(archive, "action_mask", replay.allocate_masks(width))
             for name in cls.ROWS:
                 with archive.open(f"{name}.npy") as member:
                     setattr(replay, name, np.lib.format.read_array(member))
@@ -329,6 +374,27 @@ def soft_q(q_heads: QHeads, hidden: torch.Tensor, distribution) -> tuple[torch.T
     return q_heads(hidden, features).min(0).values, entropy
 
 
+def masked_entropy_shift(head, mask: torch.Tensor | None, scale: float) -> torch.Tensor | float:
+    """Per row, how far a mask lowers the target entropy: ``scale x (log allowed - log n)``
+    summed over the categorical branches (0 without a mask)."""
+    if mask is None:
+        return 0.0
+    branches = head_branches(head)
+    allowed = torch.stack([part.sum(-1) for part in torch.split(mask, branches, dim=-1)], -1).clamp(min=1)
+    return scale * (allowed.float().log() - torch.tensor(branches, dtype=torch.float32).log()).sum(-1)
+
+
+def head_branches(head) -> list[int]:
+    """Sizes of ``head``'s categorical branches, in mask column order (Box parts have none)."""
+    if isinstance(head, DiscreteHead):
+        return [head.n]
+    if isinstance(head, MultiDiscreteHead):
+        return list(head.nvec)
+    if isinstance(head, CompositeHead):
+        return [n for part in head.parts for n in head_branches(part)]
+    return []
+
+
 def target_entropy(head, scale: float) -> float:
     """The entropy alpha steers towards: ``scale * log n`` per categorical, -1 per Box dimension."""
     if isinstance(head, DiscreteHead):
@@ -366,6 +432,7 @@ def train(
     num_rows = envs.num_envs
     hp = replace(hp, num_envs=num_rows, algorithm=ALGORITHM)
     observation_space, action_space = envs.single_observation_space, envs.single_action_space
+    env_name = env_label(envs)
     k = hp.max_input_states
 
     torch.set_num_threads(hp.torch_threads)
@@ -458,12 +525,12 @@ def train(
 
     def gradient_update(stats: dict[str, list[float]]) -> None:
         """One SAC update on a batch of replayed windows: critics (and trunk), actor, alpha, targets."""
-        window, next_window, action_features, reward, continues = replay.sample(
-            hp.batch_size, k, rng, policy.obs_normalizer.normalize
+        window, next_window, action_features, reward, continues, mask, next_mask = replay.sample(
+            hp.batch_size, k, rng, policy.obs_normalizer.normalize, masks=True
         )
         alpha = log_alpha.exp().detach()
         with torch.no_grad():
-            next_distribution = policy.action_head(policy.actor(policy.features(next_window)))
+            next_distribution = policy.action_head(policy.actor(policy.features(next_window)), next_mask)
             next_q, next_entropy = soft_q(target["q"], target["policy"].features(next_window), next_distribution)
             target_q = hp.reward_scale * reward + hp.gamma * continues * (next_q + alpha * next_entropy)
 
@@ -479,7 +546,7 @@ def train(
         # the soft value V(s) = E[Q] + alpha H, so a served policy reports a meaningful value.
         features = hidden.detach()
         q_heads.requires_grad_(False)  # the actor moves its actions, not the critics
-        q_pi, entropy = soft_q(q_heads, features, policy.action_head(policy.actor(features)))
+        q_pi, entropy = soft_q(q_heads, features, policy.action_head(policy.actor(features), mask))
         soft_value = q_pi + alpha * entropy
         actor_loss = -soft_value.mean()
         value_loss = 0.5 * (policy.critic(features).squeeze(-1) - soft_value.detach()).pow(2).mean()
@@ -489,7 +556,8 @@ def train(
         actor_optimizer.step()
         q_heads.requires_grad_(True)
 
-        alpha_loss = log_alpha * (entropy.detach().mean() - entropy_target)
+        row_target = entropy_target + masked_entropy_shift(policy.action_head, mask, hp.target_entropy_scale)
+        alpha_loss = log_alpha * (entropy.detach() - row_target).mean()
         alpha_optimizer.zero_grad()
         alpha_loss.backward()
         alpha_optimizer.step()
@@ -509,9 +577,10 @@ def train(
     # A resumed run resets its envs with a different seed so it does not replay episodes.
     observation, infos = envs.reset(seed=hp.seed + update)
     alive = _alive_rows(infos, num_rows)
+    mask = batch_masks(action_space, infos, num_rows, env_name, alive)
     flat = policy.flatten_observations(observation)
     policy.obs_normalizer.update(flat[alive])
-    replay.add(flat, windows.pending_action, windows.pending_reward, alive)
+    replay.add(flat, windows.pending_action, windows.pending_reward, alive, mask=mask)
     windows.observe(policy.obs_normalizer.normalize(flat), alive)
     episode_return, episode_length = np.zeros(num_rows), np.zeros(num_rows, np.int64)
     stopped_early = False
@@ -530,7 +599,7 @@ def train(
                 # ---- Act for all rows in one batch, each row from its own context window.
                 policy.eval()
                 with torch.no_grad():
-                    distribution, _ = policy(windows.window())
+                    distribution, _ = policy(windows.window(), as_mask_tensor(mask))
                     raw_action = distribution.sample().numpy()
                 observation, reward, terminated, truncated, infos = envs.step(policy.to_env_actions(raw_action))
                 reward = np.asarray(reward, np.float64)
@@ -564,12 +633,14 @@ def train(
                         final_flat[has_final] = policy.flatten_observations(
                             _final_observations(observation_space, infos, has_final)
                         )
-                    replay.add(final_flat, windows.pending_action, windows.pending_reward, done, final=True)
+                    final_mask = batch_masks(action_space, infos.get("final_info") or {}, num_rows, env_name, has_final)
+                    replay.add(final_flat, windows.pending_action, windows.pending_reward, done, final=True, mask=final_mask)
                 windows.start_episodes(done)
                 alive = _alive_rows(infos, num_rows)
+                mask = batch_masks(action_space, infos, num_rows, env_name, alive)
                 flat = policy.flatten_observations(observation)
                 policy.obs_normalizer.update(flat[alive])
-                replay.add(flat, windows.pending_action, windows.pending_reward, alive)
+                replay.add(flat, windows.pending_action, windows.pending_reward, alive, mask=mask)
                 windows.observe(policy.obs_normalizer.normalize(flat), alive)
 
                 # ---- replay_ratio gradient updates per env step (of rows that had data).

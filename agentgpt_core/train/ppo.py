@@ -10,7 +10,12 @@ those windows, so the update evaluates exactly what the actor saw.
 
 Rows without data: a multi-agent env may report ``infos["alive"]`` (bool per row). A row
 that is not alive gets no token, its action is ignored, and its step is left out of GAE
-and the loss. Without that key every row is alive. Only real (alive) transitions count
+and the loss. Without that key every row is alive.
+
+Action masks: a row's ``infos["action_mask"]`` (masks.py) restricts what the policy may
+pick for it; the rollout stores each step's masks and the update computes log-probs and
+entropy under the same masks, so the ratio compares like with like. Without masks
+nothing changes (no mask tensor is even built). Only real (alive) transitions count
 toward ``max_steps`` and the learning-rate schedule; a step where no row is alive (a host
 pool whose hosts are all gone) is not a step at all: training pauses, says so, and polls
 the env until rows come back (``Pause``), instead of updating on filler.
@@ -31,6 +36,7 @@ import torch
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import concatenate, create_empty_array
 
+from ..masks import batch_masks, env_label
 from ..policy import CHECKPOINT_NAME, ContextWindows, GPTActorCritic, Window
 from ..policy.artifact import policy_record, read_checkpoint
 from ..slots import ALIVE_INFO_KEY
@@ -100,6 +106,18 @@ def _final_observations(space: gymnasium.Space, infos: dict, rows: np.ndarray):
     return concatenate(space, items, create_empty_array(space, len(items)))
 
 
+def as_mask_tensor(mask: np.ndarray | None) -> torch.Tensor | None:
+    return None if mask is None else torch.as_tensor(mask)
+
+
+def stack_masks(masks: list[np.ndarray | None], num_rows: int, width: int) -> torch.Tensor | None:
+    """The rollout's masks ``[T, N, width]`` (steps without one allow everything), or None if no step had one."""
+    if all(mask is None for mask in masks):
+        return None
+    every = np.ones((num_rows, width), bool)
+    return torch.as_tensor(np.stack([every if mask is None else mask for mask in masks]))
+
+
 def compute_gae(rewards, values, dones, valid, next_value, gamma, gae_lambda):
     """Advantages and returns ``[T, N]``; steps where ``valid`` is False are skipped per row
     (their advantage is 0 and they pass the next valid step's value through)."""
@@ -134,6 +152,7 @@ def train(
     num_rows = envs.num_envs
     hp = replace(hp, num_envs=num_rows)  # the checkpoint records the rows actually trained on
     observation_space, action_space = envs.single_observation_space, envs.single_action_space
+    env_name = env_label(envs)
 
     torch.set_num_threads(hp.torch_threads)
     torch.manual_seed(hp.seed)
@@ -187,6 +206,7 @@ def train(
     # A resumed run resets its envs with a different seed so it does not replay episodes.
     observation, infos = envs.reset(seed=hp.seed + update)
     alive = _alive_rows(infos, num_rows)
+    mask = batch_masks(action_space, infos, num_rows, env_name, alive)
     flat = policy.flatten_observations(observation)
     policy.obs_normalizer.update(flat[alive])
     windows.observe(policy.obs_normalizer.normalize(flat), alive)
@@ -202,11 +222,11 @@ def train(
 
             # ---- Collect rollout_steps steps from every row, acting for all rows in one batch.
             policy.eval()
-            rollout_windows, actions, log_probs, values, rewards, dones, valid = ([] for _ in range(7))
+            rollout_windows, actions, log_probs, values, rewards, dones, valid, masks = ([] for _ in range(8))
             while len(rollout_windows) < hp.rollout_steps:
                 window = windows.window()
                 with torch.no_grad():
-                    distribution, value = policy(window)
+                    distribution, value = policy(window, as_mask_tensor(mask))
                     raw_action = distribution.sample()
                     log_prob = distribution.log_prob(raw_action)
                 raw_action_np = raw_action.numpy()
@@ -250,9 +270,11 @@ def train(
                 rewards.append(torch.as_tensor(train_reward, dtype=torch.float32))
                 dones.append(torch.as_tensor(done, dtype=torch.float32))
                 valid.append(torch.as_tensor(alive))
+                masks.append(mask)
 
                 windows.start_episodes(done)
                 alive = _alive_rows(infos, num_rows)
+                mask = batch_masks(action_space, infos, num_rows, env_name, alive)
                 flat = policy.flatten_observations(observation)
                 policy.obs_normalizer.update(flat[alive])
                 windows.observe(policy.obs_normalizer.normalize(flat), alive)
@@ -275,6 +297,8 @@ def train(
             b_log_probs = torch.stack(log_probs).flatten(0, 1)[keep]
             b_advantages, b_returns = advantages.flatten()[keep], returns.flatten()[keep]
             b_values = values_t.flatten()[keep]
+            rollout_masks = stack_masks(masks, num_rows, policy.action_head.mask_width)
+            b_masks = None if rollout_masks is None else rollout_masks.flatten(0, 1)[keep]
 
             # ---- PPO epochs over shuffled minibatches.
             policy.train()
@@ -284,7 +308,7 @@ def train(
                 order = torch.as_tensor(rng.permutation(num_samples))
                 for begin in range(0, num_samples, hp.batch_size):
                     index = order[begin : begin + hp.batch_size]
-                    distribution, value = policy(samples[index])
+                    distribution, value = policy(samples[index], None if b_masks is None else b_masks[index])
                     log_ratio = distribution.log_prob(b_actions[index]) - b_log_probs[index]
                     ratio = log_ratio.exp()
                     advantage = b_advantages[index]

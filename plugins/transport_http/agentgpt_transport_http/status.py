@@ -17,6 +17,7 @@ HTTP_STATUS: dict[str, int] = {
     errors.UnknownEnvKey.code: 404,
     errors.PayloadTooLarge.code: 413,
     errors.InvalidAction.code: 422,
+    errors.InvalidActionMask.code: 422,
     errors.InvalidArgument.code: 422,
     errors.TooManyAgents.code: 429,
     errors.ProtocolError.code: 500,
