@@ -556,8 +556,10 @@ def train(
         actor_optimizer.step()
         q_heads.requires_grad_(True)
 
-        row_target = entropy_target + masked_entropy_shift(policy.action_head, mask, hp.target_entropy_scale)
-        alpha_loss = log_alpha * (entropy.detach() - row_target).mean()
+        # mean(entropy - (target + shift)), written so that an unmasked run (shift 0) computes
+        # exactly what it did before masks existed: same floats, same run for the same seed.
+        shift = masked_entropy_shift(policy.action_head, mask, hp.target_entropy_scale)
+        alpha_loss = log_alpha * (entropy.detach().mean() - entropy_target - (shift.mean() if torch.is_tensor(shift) else shift))
         alpha_optimizer.zero_grad()
         alpha_loss.backward()
         alpha_optimizer.step()
