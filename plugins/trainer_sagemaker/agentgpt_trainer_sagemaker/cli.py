@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 import click
 
@@ -38,6 +39,17 @@ def jobs() -> None:
     """SageMaker training jobs: list, follow the logs of, stop."""
 
 
+def _echo_listing(found: list[dict], as_json: bool, none: str, record: Callable[[dict], dict], line: Callable[[dict], str]) -> None:
+    """A list command's output: a JSON list of ``record``s, or one ``line`` each (``none`` when empty)."""
+    if as_json:
+        click.echo(json.dumps([record(item) for item in found]))
+        return
+    if not found:
+        click.echo(none)
+    for item in found:
+        click.echo(line(item))
+
+
 @jobs.command("list")
 @_config_option
 @_region_option
@@ -48,15 +60,9 @@ def jobs_list(config: Path | None, region: str | None, limit: int, as_json: bool
     from .training import list_jobs
 
     aws = _aws(config, region)
-    found = one_line_errors(lambda: list_jobs(aws, limit=limit))
-    if as_json:
-        click.echo(json.dumps([{"name": j["TrainingJobName"], "status": j["TrainingJobStatus"], "created": j["CreationTime"].isoformat()}
-                               for j in found]))
-        return
-    if not found:
-        click.echo(f"no training jobs in {aws.region}")
-    for job in found:
-        click.echo(f"{job['TrainingJobName']}  {job['TrainingJobStatus']:<10}  {job['CreationTime']:%Y-%m-%d %H:%M}")
+    _echo_listing(one_line_errors(lambda: list_jobs(aws, limit=limit)), as_json, f"no training jobs in {aws.region}",
+                  lambda j: {"name": j["TrainingJobName"], "status": j["TrainingJobStatus"], "created": j["CreationTime"].isoformat()},
+                  lambda j: f"{j['TrainingJobName']}  {j['TrainingJobStatus']:<10}  {j['CreationTime']:%Y-%m-%d %H:%M}")
 
 
 @jobs.command("logs")
@@ -107,14 +113,9 @@ def endpoints_list(config: Path | None, region: str | None, as_json: bool) -> No
     from .endpoints import list_endpoints
 
     aws = _aws(config, region)
-    found = one_line_errors(lambda: list_endpoints(aws))
-    if as_json:
-        click.echo(json.dumps([{"name": e["EndpointName"], "status": e["EndpointStatus"]} for e in found]))
-        return
-    if not found:
-        click.echo(f"no endpoints in {aws.region}")
-    for endpoint in found:
-        click.echo(f"{endpoint['EndpointName']}  {endpoint['EndpointStatus']}")
+    _echo_listing(one_line_errors(lambda: list_endpoints(aws)), as_json, f"no endpoints in {aws.region}",
+                  lambda e: {"name": e["EndpointName"], "status": e["EndpointStatus"]},
+                  lambda e: f"{e['EndpointName']}  {e['EndpointStatus']}")
 
 
 @endpoints.command("delete")
