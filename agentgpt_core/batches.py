@@ -84,9 +84,12 @@ def _array(value: Any) -> np.ndarray | None:
     try:
         return np.asarray(value)
     except ValueError:  # ragged: one object per env if it is a list (per-branch action masks), else not per-env
-        if not isinstance(value, list):
-            return None
-        rows = np.empty(len(value), dtype=object)
-        for i, item in enumerate(value):
-            rows[i] = item
-        return rows
+        return object_rows(value) if isinstance(value, list) else None
+
+
+def object_rows(values: list[Any]) -> np.ndarray:
+    """One object per row; filled one by one, since numpy would stack same-shaped arrays into one."""
+    rows = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        rows[i] = value
+    return rows

@@ -41,7 +41,7 @@ class PettingZooAdapter(EnvAdapter):
             env = aec_to_parallel(env) if env.metadata.get("is_parallelizable", False) else TurnTaking(env)
         elif not isinstance(env, ParallelEnv):
             raise ValueError(f"pettingzoo env {target!r} made a {type(env).__name__}, not a ParallelEnv or AECEnv")
-        return MaskInInfo(env)
+        return MaskInInfo(env) if _observes_masks(env) else env  # no per-step copying for envs without masks
 
     def make_vec(self, target: str, num_envs: int, **kwargs: Any) -> ParallelEnvs:
         """``num_envs`` separate envs stepped in this process; each keeps its own agent slots."""
@@ -68,6 +68,14 @@ class MaskInInfo:
     def step(self, actions: dict) -> tuple[dict, dict, dict, dict, dict]:
         observation, reward, terminated, truncated, info = self.env.step(actions)
         return observation, reward, terminated, truncated, _with_masks(observation, info)
+
+
+def _observes_masks(env: Any) -> bool:
+    """Whether some agent's observation space is a Dict with an ``action_mask`` (the classic games)."""
+    from gymnasium import spaces
+
+    return any(isinstance(space := env.observation_space(agent), spaces.Dict) and MASK_INFO_KEY in space.spaces
+               for agent in env.possible_agents)
 
 
 def _with_masks(observation: dict, info: dict) -> dict:

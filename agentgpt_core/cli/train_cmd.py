@@ -105,7 +105,7 @@ def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, conf
         click.echo(trainer.submit(str(spec), config=config, settings=overrides, job=job, wait=wait, echo=lambda line: click.echo(line, err=True)))
         return
     hp = load_hyperparameters(config, overrides)
-    opener = _gateway_tunnel(tunnel, listen, api_key=api_key, server=tunnel_server, options=tunnel_options)
+    opener = gateway_tunnel(tunnel, listen, api_key=api_key, server=tunnel_server, options=tunnel_options)
     if hosts or listen:
         _show_host_events()
     if opener is not None:
@@ -135,7 +135,7 @@ def train(env: str, num_envs: int | None, max_steps: int | None, out: Path, conf
     click.echo(f"learning curve: {plot_run(out)}")
 
 
-def _gateway_tunnel(name: str | None, listen: str | None, **settings: Any) -> Any:
+def gateway_tunnel(name: str | None, listen: str | None, **settings: Any) -> Any:
     """The Tunnel for ``train --tunnel``: only with ``--listen`` on a fixed port, and never without an API key."""
     if name is not None:
         from urllib.parse import urlsplit

@@ -66,7 +66,7 @@ class Dispatcher:
         return None if self._begin is None else self._begin(method, params, session)
 
     async def call(self, method: str, params: Any, session: str) -> Any:
-        waiting = None if self._begin is None else self._begin(method, params, session)
+        waiting = self.begin(method, params, session)
         if waiting is not None:
             return await waiting
         return await self.run(method, params, session)

@@ -22,6 +22,8 @@ class Method:
     INFO = "info"
 
 
+INVOCATIONS = "invocations"  # the inference service's one call (SageMaker's POST /invocations; serve/service.py)
+
 ENV_METHODS: tuple[str, ...] = (
     Method.MAKE,
     Method.MAKE_VEC,

@@ -26,7 +26,8 @@ from .. import batches
 from ..masks import MASK_INFO_KEY
 from ..protocol.names import AGENTS, FINAL_OBSERVATION, INFO, OBSERVATION, REWARD, TERMINATED, TRUNCATED
 from ..slots import ALIVE_INFO_KEY
-from .assembly import object_rows, put_final_observations
+from ..batches import object_rows
+from .assembly import put_final_observations
 from .convert import as_space_value
 
 AGENT_ID_INFO_KEY = "agent_id"  # infos[...]: the agent id each row holds now (None: empty)

@@ -30,14 +30,6 @@ def put_final_observations(infos: dict, final_obs: np.ndarray, final_info: dict)
         infos["final_info"], infos["_final_info"] = final_info, mask
 
 
-def object_rows(values: list[Any]) -> np.ndarray:
-    """One object per row; filled one by one, since numpy would stack same-shaped arrays into one."""
-    rows = np.empty(len(values), dtype=object)
-    for i, value in enumerate(values):
-        rows[i] = value
-    return rows
-
-
 class ResetBatch:
     """A vector ``reset`` assembled from the hosts that hold slots."""
 

@@ -13,7 +13,8 @@ from ..protocol import names as wire
 from ..protocol.names import Method
 from ..protocol.spaces import space_from_dict
 from .agent_rows import AgentRows
-from .assembly import object_rows, put_final_observations
+from ..batches import object_rows
+from .assembly import put_final_observations
 from .connect import close_remote, open_remote
 from .convert import as_batch_value, reading, unpack_vector_step, wire_actions
 

@@ -23,9 +23,9 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector.utils import concatenate, create_empty_array
 
+from ..protocol.names import INVOCATIONS
 from ..protocol.spaces import space_from_dict
 
-INVOCATIONS = "invocations"
 _ARRAY_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
 
 

@@ -33,7 +33,7 @@ from ..kinds import Service
 from ..masks import mask_width, row_mask
 from ..policy import GPTActorCritic, load_policy
 from ..protocol.errors import InvalidArgument, MalformedPayload, ProtocolError, UnknownMethod
-from ..protocol.names import DEFAULT_SESSION
+from ..protocol.names import DEFAULT_SESSION, INVOCATIONS
 from ..protocol.spaces import space_to_dict
 from . import inputs
 from .agents import AgentTable
@@ -42,7 +42,7 @@ from .contexts import MASK_KEY, stack_masks, stack_windows
 from .control import check_control_value, random_raw_actions
 from .decide import Decided, Decider
 
-INVOCATIONS, PING = "invocations", "ping"
+PING = "ping"
 ACTIONS = (
     "select_action",
     "sample_action",
@@ -121,6 +121,8 @@ class InferenceService(Service):
         """
         if self.batcher is None or method not in (INVOCATIONS, "select_action"):
             return None
+        if method == INVOCATIONS and not (isinstance(params, dict) and params.get("action") == "select_action"):
+            return None  # handle() resolves it; resolving here too would check it twice
         action, args = self._resolve(method, params, session)
         if action != "select_action":
             return None

@@ -18,6 +18,7 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 from ..masks import batch_masks, env_label
 from ..policy import ContextWindows, GPTActorCritic, load_policy
+from .ppo import as_mask_tensor
 
 MAX_PARALLEL = 32
 
@@ -43,7 +44,7 @@ def evaluate_policy(
         while (finished < quota).any():
             with torch.no_grad():
                 mask = batch_masks(space, infos, num_rows, name)
-                distribution, _ = policy(windows.window(), None if mask is None else torch.as_tensor(mask))
+                distribution, _ = policy(windows.window(), as_mask_tensor(mask))
                 raw_action = distribution.mode().numpy()
             observation, reward, terminated, truncated, infos = envs.step(policy.to_env_actions(raw_action))
             running += reward

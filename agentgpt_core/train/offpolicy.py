@@ -374,13 +374,13 @@ def soft_q(q_heads: QHeads, hidden: torch.Tensor, distribution) -> tuple[torch.T
     return q_heads(hidden, features).min(0).values, entropy
 
 
-def masked_entropy_shift(branches: list[int], mask: torch.Tensor | None, scale: float) -> torch.Tensor | float:
+def masked_entropy_shift(branches: list[int], log_sizes: torch.Tensor, mask: torch.Tensor | None, scale: float) -> torch.Tensor | float:
     """Per row, how far a mask lowers the target entropy: ``scale x (log allowed - log n)``
-    summed over the categorical ``branches`` (masks.mask_branches; 0 without a mask)."""
+    summed over the categorical ``branches`` (masks.mask_branches; ``log_sizes`` their logs; 0 without a mask)."""
     if mask is None:
         return 0.0
     allowed = torch.stack([part.sum(-1) for part in torch.split(mask, branches, dim=-1)], -1).clamp(min=1)
-    return scale * (allowed.float().log() - torch.tensor(branches, dtype=torch.float32).log()).sum(-1)
+    return scale * (allowed.float().log() - log_sizes).sum(-1)
 
 
 def target_entropy(head, scale: float) -> float:
@@ -434,6 +434,7 @@ def train(
     log_alpha = torch.tensor(float(np.log(hp.alpha_init)), requires_grad=True)
     entropy_target = target_entropy(policy.action_head, hp.target_entropy_scale)
     branches = mask_branches(action_space)  # the mask's columns, branch by branch
+    log_sizes = torch.tensor(branches, dtype=torch.float32).log()
     critic_parameters = [*policy.embed_token.parameters(), *policy.trunk.parameters(), *q_heads.parameters()]
     actor_parameters = [*policy.actor.parameters(), *policy.action_head.parameters(), *policy.critic.parameters()]
     critic_optimizer = torch.optim.Adam(critic_parameters, lr=hp.lr_init, foreach=True)
@@ -547,7 +548,7 @@ def train(
 
         # mean(entropy - (target + shift)), written so that an unmasked run (shift 0) computes
         # exactly what it did before masks existed: same floats, same run for the same seed.
-        shift = masked_entropy_shift(branches, mask, hp.target_entropy_scale)
+        shift = masked_entropy_shift(branches, log_sizes, mask, hp.target_entropy_scale)
         alpha_loss = log_alpha * (entropy.detach().mean() - entropy_target - (shift.mean() if torch.is_tensor(shift) else shift))
         alpha_optimizer.zero_grad()
         alpha_loss.backward()

@@ -10,7 +10,8 @@ local ``agentgpt serve``, without a branch in this code. ``AWS_MAX_ATTEMPTS`` an
 from __future__ import annotations
 
 import os
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import boto3
 import botocore.exceptions
@@ -39,18 +40,17 @@ class Aws:
             raise SageMakerError("no AWS region: set region in the config, pass --region, or set AWS_REGION")
         if self.session.get_credentials() is None:
             raise SageMakerError("no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-        self._clients: dict[tuple, Any] = {}
+        self._clients: dict[str, Any] = {}
 
     @classmethod
     def for_config(cls, config: SageMakerConfig) -> Aws:
         return cls(config.region)
 
-    def client(self, service: str, *, endpoint_url: str | None = None) -> Any:
-        """A cached client; ``endpoint_url`` overrides the environment's for this one client."""
-        key = (service, endpoint_url)
-        if key not in self._clients:
-            self._clients[key] = self.session.client(service, config=client_config(), endpoint_url=endpoint_url)
-        return self._clients[key]
+    def client(self, service: str) -> Any:
+        """A cached client (its endpoint: the environment's, see the module docstring)."""
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, config=client_config())
+        return self._clients[service]
 
 
 def describe(exc: BaseException) -> str:
@@ -63,24 +63,17 @@ def describe(exc: BaseException) -> str:
     return (" ".join(text.split()) or type(exc).__name__)[:500]
 
 
-def aws_errors(action: str):
+@contextmanager
+def aws_errors(action: str) -> Iterator[None]:
     """Turn botocore and SDK errors raised inside the block into one-line SageMakerErrors."""
-    return _AwsErrors(action)
-
-
-class _AwsErrors:
-    def __init__(self, action: str):
-        self.action = action
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, exc, tb) -> bool:
-        if exc is None or isinstance(exc, SageMakerError):
-            return False
+    try:
+        yield
+    except SageMakerError:
+        raise
+    except Exception as exc:
         if isinstance(exc, (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)) or _is_sdk_error(exc):
-            raise SageMakerError(f"{self.action}: {describe(exc)}") from exc
-        return False
+            raise SageMakerError(f"{action}: {describe(exc)}") from exc
+        raise
 
 
 def _is_sdk_error(exc: BaseException) -> bool:

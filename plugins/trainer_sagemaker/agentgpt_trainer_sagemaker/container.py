@@ -63,8 +63,8 @@ def train(base: Path) -> Path:
     import click
 
     from agentgpt_core.cli.signals import sigterm_unwinds_like_ctrl_c
-    from agentgpt_core.cli.train_cmd import _env_spec, open_training_envs
-    from agentgpt_core.cli.tunnels import open_tunnel, resolve_tunnel
+    from agentgpt_core.cli.train_cmd import _env_spec, gateway_tunnel, open_training_envs
+    from agentgpt_core.cli.tunnels import open_tunnel
     from agentgpt_core.train import load_hyperparameters
     from agentgpt_core.train import train as run_training
 
@@ -84,10 +84,8 @@ def train(base: Path) -> Path:
     sigterm_unwinds_like_ctrl_c()  # StopTrainingJob and spot interruption send SIGTERM
     with ExitStack() as stack:
         listen = job.get("listen")
-        tunnel = resolve_tunnel(job.get("tunnel"), api_key=api_key, server=None, options=())
+        tunnel = gateway_tunnel(job.get("tunnel"), listen, api_key=api_key, server=None, options=())  # train --tunnel's checks
         if tunnel is not None:
-            if not listen:
-                raise ValueError("hyperparameter 'tunnel' needs 'listen' (e.g. ws://127.0.0.1:8765)")
             public = open_tunnel(stack, tunnel, listen)
             print(f"AGENTGPT_URL={public}", flush=True)
             print(f"agentgpt: hosts join with: agentgpt launch --transport ws --connect {public} --env ...", flush=True)

@@ -58,13 +58,13 @@ def upload_policy(aws: Aws, config: SageMakerConfig, policy: Path, name: str) ->
 
 
 def deploy(aws: Aws, config: SageMakerConfig, model_data: str | None, endpoint_name: str | None = None, *,
-           echo: Callable[[str], None] = print, poll_s: float = 30.0, timeout_s: float = 1800.0) -> str:
+           echo: Callable[[str], None] = print, poll_s: float = 30.0) -> str:
     """The name of an InService endpoint: ``endpoint_name`` reused if it exists, else created for ``model_data``."""
     if endpoint_name:
         found = find_endpoint(aws, endpoint_name)
         if found is not None and found["EndpointStatus"] not in GONE:
             echo(f"reusing endpoint {endpoint_name} ({found['EndpointStatus']})")
-            return wait_in_service(aws, endpoint_name, echo=echo, poll_s=poll_s, timeout_s=timeout_s)
+            return wait_in_service(aws, endpoint_name, echo=echo, poll_s=poll_s)
         if found is not None:
             raise SageMakerError(f"endpoint {endpoint_name} is {found['EndpointStatus']}: "
                                  f"`agentgpt endpoints delete {endpoint_name}` first, or choose another name")
@@ -80,7 +80,7 @@ def deploy(aws: Aws, config: SageMakerConfig, model_data: str | None, endpoint_n
             "InstanceType": config.endpoint_instance_type, "InitialVariantWeight": 1.0}])
         sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name, Tags=tags)
     echo(f"creating endpoint {name} ({config.endpoint_instance_count} x {config.endpoint_instance_type}) for {model_data}")
-    return wait_in_service(aws, name, echo=echo, poll_s=poll_s, timeout_s=timeout_s)
+    return wait_in_service(aws, name, echo=echo, poll_s=poll_s)
 
 
 def wait_in_service(aws: Aws, name: str, *, echo: Callable[[str], None] = print, poll_s: float = 30.0, timeout_s: float = 1800.0) -> str:

@@ -24,10 +24,10 @@ import botocore.exceptions
 from agentgpt_core.kinds import TransportClient
 from agentgpt_core.protocol.codecs import codec_for_content_type, get_codec
 from agentgpt_core.protocol.errors import ProtocolError, TransportError, UnknownMethod, error_from_dict
+from agentgpt_core.protocol.names import INVOCATIONS
 
 from .aws import Aws, client_config, describe
 
-INVOCATIONS = "invocations"
 
 
 class SageMakerRuntimeClient(TransportClient):

@@ -129,28 +129,24 @@ def job_log_lines(aws: Aws, name: str, tokens: dict[str, str] | None = None) -> 
                 break
 
 
-def wait_for_job(aws: Aws, name: str, *, echo: Callable[[str], None] = print, logs: bool = True,
-                 poll_s: float = 15.0, timeout_s: float | None = None) -> str:
+def wait_for_job(aws: Aws, name: str, *, echo: Callable[[str], None] = print, poll_s: float = 15.0) -> str:
     """Follow the job to its end, echoing status changes and log lines; return the model's S3 URI.
 
     A job that fails or is stopped raises SageMakerError with SageMaker's FailureReason.
     """
     tokens: dict[str, str] = {}
-    last_status, started = None, time.monotonic()
+    last_status = None
     while True:
         job = describe_job(aws, name)
         status = (job["TrainingJobStatus"], job.get("SecondaryStatus"))
         if status != last_status:
             echo(f"{name}: {status[0]} ({status[1]})")
             last_status = status
-        if logs:
-            for line in job_log_lines(aws, name, tokens):
-                echo(line)
+        for line in job_log_lines(aws, name, tokens):
+            echo(line)
         if status[0] in FINAL_STATES:
             job_secrets.forget(aws, job, echo)
             break
-        if timeout_s is not None and time.monotonic() - started > timeout_s:
-            raise SageMakerError(f"training job {name} still {status[0]} after {timeout_s:.0f}s; follow it with `agentgpt jobs logs {name}`")
         time.sleep(poll_s)
     if status[0] != "Completed":
         reason = " ".join(job.get("FailureReason", "no reason given").split())

@@ -40,7 +40,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from agentgpt_core import __version__
 from agentgpt_core.kinds import Service
 from agentgpt_core.security import api_key_matches, bearer_token
-from agentgpt_core.protocol.names import DEFAULT_SESSION, Method
+from agentgpt_core.protocol.names import DEFAULT_SESSION, INVOCATIONS, Method
 from agentgpt_core.protocol.codecs import Codec, codec_for_content_type
 from agentgpt_core.protocol.errors import (
     EnvError,
@@ -63,7 +63,6 @@ OPEN_METHODS = frozenset({Method.PING})  # answered without an API key: health c
 TITLE = "AgentGPT Remote Gymnasium"
 RUNTIME_PATH = re.compile(r"^/endpoints/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}/invocations$")
 CUSTOM_ATTRIBUTES = b"x-amzn-sagemaker-custom-attributes"
-INVOCATIONS = "invocations"  # the inference service's one call (agentgpt_core/serve/client.py)
 
 logger = logging.getLogger(__name__)
 

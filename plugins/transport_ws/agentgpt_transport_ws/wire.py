@@ -15,7 +15,6 @@ from typing import Any, Awaitable, NamedTuple
 
 import msgpack
 
-from agentgpt_core.kinds import Service
 from agentgpt_core.kinds.dispatch import Dispatcher
 from agentgpt_core.protocol.codecs import JSON, MSGPACK, Codec
 from agentgpt_core.protocol.errors import MalformedPayload, PayloadTooLarge, ProtocolError, release_frames
@@ -74,19 +73,6 @@ def peek_id(frame: Frame) -> int | None:
 def message_id(message: dict) -> int | None:
     value = message.get("id")
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def answer(service: Service, session: str, frame: Frame, max_size: int) -> Frame | None:
-    """The answer to one request frame; None for an error message (errors are never answered)."""
-    codec, request_id = codec_of(frame), None
-    try:
-        request = parse_request(frame, max_size)
-        if request is None:
-            return None
-        codec, request_id, method, params = request
-        return encode(codec, {"id": request_id, "result": service.handle(method, params, session)})
-    except Exception as error:
-        return failure_frame(codec, frame, request_id, error)
 
 
 class Started:
