@@ -146,11 +146,7 @@ class EnvHost:
         stack.callback(server.stop)
         self.local_url = self.url = server.url
         if self.tunnel is not None:
-            stack.enter_context(self.tunnel)
-            try:
-                self.url = self.tunnel.open(server.url)
-            except TunnelError as exc:
-                raise LaunchError(f"tunnel {self.tunnel.name}: {exc}") from None
+            self.url = open_tunnel(stack, self.tunnel, server.url)
 
     @property
     def names(self) -> list[str]:
@@ -180,3 +176,12 @@ class EnvHost:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def open_tunnel(stack: ExitStack, tunnel: Tunnel, local_url: str) -> str:
+    """Open ``tunnel`` to ``local_url``, closed when ``stack`` unwinds; a TunnelError becomes a one-line LaunchError."""
+    stack.enter_context(tunnel)
+    try:
+        return tunnel.open(local_url)
+    except TunnelError as exc:
+        raise LaunchError(f"tunnel {tunnel.name}: {exc}") from None

@@ -133,15 +133,7 @@ class EnvLauncher:
         not stopped at interpreter exit: they outlive this process until ``stop()`` (or
         ``agentgpt hosts down``). A missing plugin is a ValueError naming the package.
         """
-        plugin = host_plugin(host)
-        previous = getattr(plugin, "log", None)
-        if log is not None and previous is not None:
-            plugin.log = log  # type: ignore[attr-defined]
-        try:
-            return plugin.launch_run(_specs(env), instances=instances, **options)
-        finally:
-            if log is not None and previous is not None:
-                plugin.log = previous  # type: ignore[attr-defined]
+        return host_plugin(host).launch_run(_specs(env), instances=instances, log=log, **options)
 
 
 def _specs(env: str | list[str]) -> list[str]:

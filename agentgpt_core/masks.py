@@ -45,17 +45,18 @@ def mask_width(space: spaces.Space) -> int:
     return sum(mask_branches(space))
 
 
-def row_mask(space: spaces.Space, value: Any, env: str, what: str = "env") -> np.ndarray:
+def row_mask(space: spaces.Space, value: Any, env: str, what: str = "env", branches: list[int] | None = None) -> np.ndarray:
     """One slot's mask in the convention above as a bool row of ``mask_width(space)``;
-    errors name ``what`` ``env`` (the env, or a serving request's argument)."""
+    errors name ``what`` ``env`` (the env, or a serving request's argument). ``branches``:
+    ``mask_branches(space)`` when the caller has it already (one walk of the space per batch)."""
     try:
-        return _row_mask(space, value, repr(env) if what == "env" else env)
+        return _row_mask(space, value, repr(env) if what == "env" else env,
+                         mask_branches(space) if branches is None else branches)
     except InvalidActionMask as exc:
         raise InvalidActionMask(f"{what} {exc.message}") from None
 
 
-def _row_mask(space: spaces.Space, value: Any, env: str) -> np.ndarray:
-    branches = mask_branches(space)
+def _row_mask(space: spaces.Space, value: Any, env: str, branches: list[int]) -> np.ndarray:
     if not branches:
         raise InvalidActionMask(f"{env} reports an action_mask, but its action space {space} has no discrete part")
     parts = _branch_parts(value, branches, env)
@@ -112,7 +113,8 @@ def batch_masks(space: spaces.Space, infos: dict, num_rows: int, env: str, alive
     value = infos.get(MASK_INFO_KEY) if infos else None
     if value is None:
         return None
-    width = mask_width(space)
+    branches = mask_branches(space)
+    width = sum(branches)
     read = np.ones(num_rows, bool) if alive is None else np.asarray(alive, bool).copy()
     flags = infos.get("_" + MASK_INFO_KEY)
     if flags is not None:
@@ -120,10 +122,11 @@ def batch_masks(space: spaces.Space, infos: dict, num_rows: int, env: str, alive
     out = np.ones((num_rows, width), bool)
     if isinstance(value, np.ndarray) and value.dtype != object and value.ndim == 2 and value.shape == (num_rows, width):
         out[read] = value[read].astype(bool)  # the fast path: one stacked array
-        for lo, hi in zip(np.cumsum([0, *mask_branches(space)])[:-1], np.cumsum(mask_branches(space))):
+        ends = np.cumsum(branches)
+        for lo, hi in zip(ends - branches, ends):
             empty = read & ~out[:, lo:hi].any(1)
             if empty.any():
-                row_mask(space, value[np.flatnonzero(empty)[0]], env)  # raises with the branch named
+                row_mask(space, value[np.flatnonzero(empty)[0]], env, branches=branches)  # raises with the branch named
         return out
     if isinstance(value, np.ndarray) and value.dtype != object and value.ndim >= 1 and value.shape[0] != num_rows:
         raise InvalidActionMask(f"env {env!r}: action_mask has {value.shape[0]} rows, the vector env has {num_rows}")
@@ -131,7 +134,7 @@ def batch_masks(space: spaces.Space, infos: dict, num_rows: int, env: str, alive
         raise InvalidActionMask(f"env {env!r}: a vector env's action_mask needs one entry per row ({num_rows})")
     for row in np.flatnonzero(read):
         if value[row] is not None:
-            out[row] = row_mask(space, value[row], env)
+            out[row] = row_mask(space, value[row], env, branches=branches)
     return out
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import socket
+import subprocess
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -62,3 +66,36 @@ def point_aws_at_moto(monkeypatch, moto_url: str, scratch: Path, region: str) ->
     monkeypatch.setenv("AWS_CONFIG_FILE", str(scratch / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(scratch / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (for a server a test starts itself)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def read_agentgpt_url(process: subprocess.Popen, timeout: float = 60) -> str:
+    """The URL of the ``AGENTGPT_URL=...`` line a ``launch``/``train``/``serve`` process prints
+    on stdout (text mode); an AssertionError with everything it printed when none comes."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if line.startswith("AGENTGPT_URL="):
+            return line.strip().split("=", 1)[1]
+    raise AssertionError("no AGENTGPT_URL line: " + "".join(seen))
+
+
+def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+    """Send ``sig`` to a still-running process, wait ``timeout`` seconds, then kill it; always reaped."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -18,10 +18,8 @@ def launch_on_host(plugin: Host, env_specs: list[str], *, instances: int, host_o
                    wait: Callable[[], None]) -> None:
     """Start ``instances`` hosts through ``plugin``, print ``AGENTGPT_URL=`` per host, then wait or return."""
     options = {key: value for key, value in host_options.items() if value is not None}
-    if hasattr(plugin, "log"):
-        plugin.log = lambda message: click.echo(message, err=True)
     try:
-        urls = plugin.launch_many(env_specs, instances, **options)
+        urls = plugin.launch_many(env_specs, instances, log=lambda message: click.echo(message, err=True), **options)
     except (HostError, ValueError) as exc:
         plugin_name = getattr(plugin, "name", "host")
         raise click.ClickException(f"{plugin_name}: {' '.join(str(exc).split())}") from None

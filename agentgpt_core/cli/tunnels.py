@@ -15,8 +15,9 @@ from typing import Callable
 
 import click
 
-from ..hosting import configure_tunnel
-from ..kinds import Tunnel, TunnelError
+from .. import hosting
+from ..hosting import LaunchError, configure_tunnel
+from ..kinds import Tunnel
 from .options import parse_options
 
 
@@ -49,10 +50,9 @@ def resolve_tunnel(name: str | None, *, api_key: str | None, server: str | None,
 
 
 def open_tunnel(stack: ExitStack, tunnel: Tunnel, local_url: str) -> str:
-    """Open ``tunnel`` to ``local_url``, closed when ``stack`` unwinds; a TunnelError becomes a one-line click error."""
-    stack.enter_context(tunnel)
+    """hosting.open_tunnel, its LaunchError as a one-line click error."""
     try:
-        return tunnel.open(local_url)
-    except TunnelError as exc:
-        raise click.ClickException(f"tunnel {tunnel.name}: {exc}") from None
+        return hosting.open_tunnel(stack, tunnel, local_url)
+    except LaunchError as exc:
+        raise click.ClickException(str(exc)) from None
 

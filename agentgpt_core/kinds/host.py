@@ -27,16 +27,19 @@ class Host(Closing):
     def launch(self, env_specs: list[str], **options: Any) -> str:
         """Start a host serving the specs; return its URL. Options: ``transport`` (a transport name), ``api_key``."""
 
-    def launch_many(self, env_specs: list[str], count: int, **options: Any) -> list[str]:
-        """Start ``count`` hosts; their URLs. A plugin that starts them together overrides this."""
+    def launch_many(self, env_specs: list[str], count: int, *, log: Callable[[str], None] | None = None,
+                    **options: Any) -> list[str]:
+        """Start ``count`` hosts; their URLs. ``log`` receives progress lines (a plugin that has
+        some). A plugin that starts them together overrides this."""
         return [self.launch(env_specs, **options) for _ in range(count)]
 
-    def launch_run(self, env_specs: list[str], *, instances: int = 1, **options: Any) -> Any:
+    def launch_run(self, env_specs: list[str], *, instances: int = 1, log: Callable[[str], None] | None = None,
+                   **options: Any) -> Any:
         """One launch as an object with ``urls``, ``stop()`` and a context manager (what
         ``EnvLauncher.launch_on_cloud`` returns). This default wraps ``launch_many`` and stops
         everything the plugin started; a plugin whose launches are separate (one cloud run
         each) returns its own run object, as the ec2 plugin does."""
-        return HostRun(self.launch_many(env_specs, instances, **options), self.terminate)
+        return HostRun(self.launch_many(env_specs, instances, log=log, **options), self.terminate)
 
     @abstractmethod
     def terminate(self) -> None:

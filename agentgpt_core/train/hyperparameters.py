@@ -9,12 +9,11 @@ explicit overrides, applied in that order.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
+from ..settings_files import read_settings_file
 
 
 @dataclass
@@ -93,17 +92,8 @@ class Hyperparameters:
 
 
 def _read_settings(path: Path) -> dict[str, Any]:
-    text = path.read_text()
-    if path.suffix.lower() == ".toml":
-        data = tomllib.loads(text)
-    elif path.suffix.lower() in (".yaml", ".yml"):
-        data = yaml.safe_load(text) or {}
-    else:
-        raise ValueError(f"{path}: settings files are .toml, .yaml or .yml")
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a table of settings")
-    section = data.get("hyperparameters", data)
-    return dict(section)
+    data = read_settings_file(path)
+    return dict(data.get("hyperparameters", data))
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:

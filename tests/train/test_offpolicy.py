@@ -19,7 +19,7 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 from agentgpt_core.policy import load_policy
 from agentgpt_core.policy.artifact import read_checkpoint
-from agentgpt_core.remote.assembly import object_rows
+from agentgpt_core.batches import object_rows
 from agentgpt_core.train import evaluate, load_hyperparameters, train
 from agentgpt_core.train.offpolicy import REPLAY_DIRECTORY, TrajectoryReplay
 from agentgpt_core.train.run_log import read_metrics

@@ -15,7 +15,7 @@ import time
 import gymnasium
 import numpy as np
 
-from agentgpt_core.remote.assembly import object_rows
+from agentgpt_core.batches import object_rows
 from agentgpt_core.train import load_hyperparameters, train
 from agentgpt_core.train.run_log import read_metrics
 

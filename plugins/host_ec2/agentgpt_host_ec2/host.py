@@ -36,12 +36,11 @@ class Ec2Host(Host):
 
     def __init__(self) -> None:
         self.runs: list[Ec2Run] = []
-        self.log: Callable[[str], None] = lambda message: None
 
-    def launch_run(self, env_specs: list[str], **options: Any) -> Ec2Run:
+    def launch_run(self, env_specs: list[str], *, log: Callable[[str], None] | None = None, **options: Any) -> Ec2Run:
         """One run (``instances`` machines, one security group, one key) as an ``Ec2Run``:
-        what ``EnvLauncher.launch_on_cloud`` returns."""
-        run = launch_run(settings_from(env_specs, options), log=self.log)
+        what ``EnvLauncher.launch_on_cloud`` returns; ``log`` receives its progress lines."""
+        run = launch_run(settings_from(env_specs, options), log=log or (lambda message: None))
         self.runs.append(run)
         return run
 
@@ -49,9 +48,10 @@ class Ec2Host(Host):
         """One run; its first URL (the gateway when dialling out, else the first instance's)."""
         return self.launch_run(env_specs, **options).urls[0]
 
-    def launch_many(self, env_specs: list[str], count: int, **options: Any) -> list[str]:
+    def launch_many(self, env_specs: list[str], count: int, *, log: Callable[[str], None] | None = None,
+                    **options: Any) -> list[str]:
         """``count`` instances in one run (one security group, one key)."""
-        return self.launch_run(env_specs, instances=count, **options).urls
+        return self.launch_run(env_specs, instances=count, log=log, **options).urls
 
     def terminate(self) -> None:
         while self.runs:

@@ -64,7 +64,7 @@ def train(base: Path) -> Path:
 
     from agentgpt_core.cli.signals import sigterm_unwinds_like_ctrl_c
     from agentgpt_core.cli.train_cmd import _env_spec, gateway_tunnel, open_training_envs
-    from agentgpt_core.cli.tunnels import open_tunnel
+    from agentgpt_core.hosting import open_tunnel
     from agentgpt_core.train import load_hyperparameters
     from agentgpt_core.train import train as run_training
 

@@ -8,11 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from agentgpt_core.testing import read_agentgpt_url
 
 ENTRYPOINT = [sys.executable, "-m", "agentgpt_trainer_sagemaker.container"]
 TINY = {"env": "gym:CartPole-v1", "num_envs": "2", "rollout_steps": "32", "max_steps": "256", "seed": "3", "batch_size": "64"}
@@ -58,14 +59,7 @@ def test_serve_answers_ping_and_invocations_with_the_trained_policy(trained, tmp
     process = subprocess.Popen([*ENTRYPOINT, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        url = None
-        deadline = time.monotonic() + 120
-        while url is None and time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            if line.startswith("AGENTGPT_URL="):
-                url = line.strip().split("=", 1)[1]
+        url = read_agentgpt_url(process, timeout=120)
         assert url and url.startswith("http://127.0.0.1:"), process.stderr.read() if process.poll() is not None else url
         with urllib.request.urlopen(f"{url}/ping", timeout=10) as answer:
             assert answer.status == 200 and json.loads(answer.read())["ok"] is True

@@ -6,22 +6,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
+from agentgpt_core.testing import free_port, read_agentgpt_url, stop_process
 from test_container import ENTRYPOINT, TINY, _layout
 
 AGENTGPT = [sys.executable, "-m", "agentgpt_core"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _start(command: list[str], **env: str) -> subprocess.Popen:
@@ -30,27 +23,12 @@ def _start(command: list[str], **env: str) -> subprocess.Popen:
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
-def _url(process: subprocess.Popen, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if line.startswith("AGENTGPT_URL="):
-            return line.strip().split("=", 1)[1]
-    raise AssertionError("no AGENTGPT_URL line: " + "".join(seen))
+def _url(process: subprocess.Popen) -> str:
+    return read_agentgpt_url(process)
 
 
 def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    stop_process(process, signal.SIGINT, timeout=15)
 
 
 @pytest.mark.timeout(240)
@@ -69,7 +47,7 @@ def test_the_job_trains_on_listening_hosts_given_by_url(tmp_path):
 
 @pytest.mark.timeout(240)
 def test_dial_out_hosts_reach_the_job_through_the_tunnel_it_opens(tmp_path):
-    listen = f"ws://127.0.0.1:{_free_port()}"
+    listen = f"ws://127.0.0.1:{free_port()}"
     base = _layout(tmp_path, {**TINY, "env": "CartPole-v1", "listen": listen, "tunnel": "memory", "min_hosts": "1", "wait_timeout": "120"})
     job = _start([*ENTRYPOINT, "train"], AGENTGPT_SAGEMAKER_ROOT=str(base), AGENTGPT_API_KEY="k")
     host = None

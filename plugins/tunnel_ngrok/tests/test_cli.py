@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from agentgpt_core.cli import cli
 from agentgpt_core.remote import RemoteEnv
+from agentgpt_core.testing import free_port
 
 LAUNCH = [sys.executable, "-m", "agentgpt_core", "launch", "--port", "0", "--env", "gym:CartPole-v1"]
 
@@ -105,7 +106,7 @@ def test_launch_through_localtunnel_with_a_custom_server(localtunnel_server, mon
 
 def test_train_gathers_a_dial_out_host_through_the_tunnel(localtunnel_server, tmp_path, key):
     """A trainer behind a tunnel: the host dials the printed URL, and training runs on its env."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "AGENTGPT_API_KEY": key}
     trainer = subprocess.Popen(
         [sys.executable, "-m", "agentgpt_core", "train", "--env", "CartPole-v1", "--num-envs", "2", "--max-steps", "256",
@@ -127,11 +128,3 @@ def test_train_gathers_a_dial_out_host_through_the_tunnel(localtunnel_server, tm
             if process is not None and process.poll() is None:
                 process.terminate()
                 process.wait(timeout=30)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
